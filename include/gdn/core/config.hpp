@@ -1,0 +1,75 @@
+// gdn/core/config.hpp - the runtime shape of a Qwen3.5-family model (see docs/MODEL.md).
+#pragma once
+
+#include <cstdint>
+
+#include "gdn/core/error.hpp"
+
+namespace gdn {
+
+/// How DeltaNet value head h finds its key head when Hv = r * Hk.
+enum class HeadOrder : uint8_t {
+    grouped,  ///< Hugging Face: kh = h / r (each key head repeated r times in a row)
+    tiled,    ///< llama.cpp GGUF: kh = h % Hk (the converter reorders the value heads)
+};
+
+constexpr int64_t key_head_of(HeadOrder order, int64_t h, int64_t n_k_heads, int64_t n_v_heads) {
+    return order == HeadOrder::grouped ? h / (n_v_heads / n_k_heads) : h % n_k_heads;
+}
+
+struct ModelConfig {
+    int64_t n_vocab = 0;
+    int64_t n_embd = 0;   ///< hidden size
+    int64_t n_layer = 0;
+    int64_t n_ff = 0;     ///< MLP intermediate size
+    int64_t full_attention_interval = 4;  ///< layer i is attention iff (i+1) % interval == 0
+
+    // Gated DeltaNet
+    int64_t ssm_n_k_heads = 0;  ///< Hk
+    int64_t ssm_n_v_heads = 0;  ///< Hv (multiple of Hk)
+    int64_t ssm_d_k = 128;
+    int64_t ssm_d_v = 128;
+    int64_t ssm_conv_kernel = 4;
+    HeadOrder v_head_order = HeadOrder::tiled;
+
+    // Gated attention
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;
+    int64_t head_dim = 256;
+    int64_t n_rot = 64;          ///< rotated dims per head (head_dim * partial_rotary_factor)
+    float rope_theta = 1e7f;
+
+    float rms_eps = 1e-6f;
+    bool tied_embeddings = true;
+
+    [[nodiscard]] constexpr bool is_attention(int64_t layer) const {
+        return (layer + 1) % full_attention_interval == 0;
+    }
+    [[nodiscard]] constexpr int64_t ssm_conv_dim() const {
+        return 2 * ssm_n_k_heads * ssm_d_k + ssm_n_v_heads * ssm_d_v;
+    }
+    [[nodiscard]] constexpr int64_t key_head(int64_t h) const {
+        return key_head_of(v_head_order, h, ssm_n_k_heads, ssm_n_v_heads);
+    }
+
+    /// Throws gdn::Error naming the first inconsistent field.
+    void validate() const {
+        auto pos = [](int64_t v, const char* name) {
+            GDN_CHECK(v > 0, "model config: ", name, " must be positive, got ", v);
+        };
+        pos(n_vocab, "n_vocab"); pos(n_embd, "n_embd"); pos(n_layer, "n_layer");
+        pos(n_ff, "n_ff"); pos(full_attention_interval, "full_attention_interval");
+        pos(ssm_n_k_heads, "ssm_n_k_heads"); pos(ssm_n_v_heads, "ssm_n_v_heads");
+        pos(ssm_d_k, "ssm_d_k"); pos(ssm_d_v, "ssm_d_v"); pos(ssm_conv_kernel, "ssm_conv_kernel");
+        pos(n_head, "n_head"); pos(n_head_kv, "n_head_kv"); pos(head_dim, "head_dim");
+        GDN_CHECK(ssm_n_v_heads % ssm_n_k_heads == 0, "model config: ssm_n_v_heads (",
+                  ssm_n_v_heads, ") is not a multiple of ssm_n_k_heads (", ssm_n_k_heads, ")");
+        GDN_CHECK(n_head % n_head_kv == 0, "model config: n_head (", n_head,
+                  ") is not a multiple of n_head_kv (", n_head_kv, ")");
+        GDN_CHECK(n_rot >= 0 && n_rot <= head_dim && n_rot % 2 == 0,
+                  "model config: n_rot (", n_rot, ") must be even and <= head_dim (", head_dim, ")");
+        GDN_CHECK(rms_eps > 0.f, "model config: rms_eps must be positive, got ", rms_eps);
+    }
+};
+
+}  // namespace gdn
