@@ -1,0 +1,191 @@
+// Helpers of the reference tests: seeded random data, in-memory f32 (or quantised) weight
+// tensors, a tiny random model, error metrics. Also used by tests/cpu/schedule.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gdn/core/config.hpp"
+#include "gdn/core/dtype.hpp"
+#include "gdn/core/tensor.hpp"
+#include "gdn/core/weights.hpp"
+#include "gdn/quant/quantize.hpp"
+
+namespace gdn::test {
+
+struct Rng {
+    std::mt19937 gen;
+    explicit Rng(uint32_t seed) : gen(seed) {}
+    float normal(float stddev = 1.f) { return std::normal_distribution<float>(0.f, stddev)(gen); }
+    float uniform(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(gen); }
+    std::vector<float> normals(size_t n, float stddev = 1.f) {
+        std::vector<float> v(n);
+        for (float& x : v) x = normal(stddev);
+        return v;
+    }
+    std::vector<float> uniforms(size_t n, float lo, float hi) {
+        std::vector<float> v(n);
+        for (float& x : v) x = uniform(lo, hi);
+        return v;
+    }
+};
+
+/// Owns the bytes behind TensorViews built in memory.
+struct Store {
+    std::deque<std::vector<std::byte>> blobs;
+
+    /// A [cols, rows] view of `values` (row-major [rows][cols]) stored as `type`.
+    TensorView add(std::string name, const std::vector<float>& values, int64_t cols,
+                   int64_t rows = 1, DType type = DType::f32) {
+        TensorView t;
+        t.name = std::move(name);
+        t.type = type;
+        t.ne = {cols, rows, 1, 1};
+        t.n_dims = rows == 1 ? 1 : 2;
+        auto& blob = blobs.emplace_back(static_cast<size_t>(dtype_row_bytes(type, cols) * rows));
+        for (int64_t r = 0; r < rows; ++r) {
+            quant::quantize_row(type, values.data() + r * cols,
+                                blob.data() + r * dtype_row_bytes(type, cols), cols);
+        }
+        t.data = blob.data();
+        return t;
+    }
+};
+
+/// Row-major float copy of a matrix stored with Store::add (f32 only, for naive loops).
+inline std::vector<float> values_of(const TensorView& t) {
+    const auto* p = reinterpret_cast<const float*>(t.data);
+    return {p, p + t.elems()};
+}
+
+inline double max_abs_diff(std::span<const float> a, std::span<const double> b) {
+    double m = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]));
+    return m;
+}
+inline double max_abs_diff(std::span<const float> a, std::span<const float> b) {
+    double m = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        m = std::max(m, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+    }
+    return m;
+}
+template <class T>
+double max_abs(std::span<const T> a) {
+    double m = 0.0;
+    for (const T& x : a) m = std::max(m, std::abs(static_cast<double>(x)));
+    return m;
+}
+
+/// Real head sizes (dk = dv = 128, hd = 256, n_rot 64), few heads, small hidden and vocab.
+inline ModelConfig tiny_config(int64_t hk = 1, int64_t ratio = 2, HeadOrder order = HeadOrder::tiled) {
+    ModelConfig c;
+    c.n_vocab = 53;
+    c.n_embd = 64;
+    c.n_layer = 4;
+    c.n_ff = 96;
+    c.full_attention_interval = 4;
+    c.ssm_n_k_heads = hk;
+    c.ssm_n_v_heads = hk * ratio;
+    c.ssm_d_k = 128;
+    c.ssm_d_v = 128;
+    c.ssm_conv_kernel = 4;
+    c.v_head_order = order;
+    c.n_head = 2;
+    c.n_head_kv = 1;
+    c.head_dim = 256;
+    c.n_rot = 64;
+    c.rope_theta = 1e7f;
+    c.rms_eps = 1e-6f;
+    c.tied_embeddings = true;
+    return c;
+}
+
+/// Random DeltaNet tensors in f32 (or `type` for the four projection matrices).
+inline DeltaNetWeights random_deltanet(const ModelConfig& c, Store& s, Rng& r,
+                                       const std::string& prefix, DType type = DType::f32) {
+    const int64_t e = c.n_embd, vd = c.ssm_n_v_heads * c.ssm_d_v, cd = c.ssm_conv_dim();
+    const auto hv = static_cast<size_t>(c.ssm_n_v_heads);
+    const float ws = 1.f / std::sqrt(static_cast<float>(e));
+    DeltaNetWeights w;
+    w.qkv = s.add(prefix + "attn_qkv", r.normals(static_cast<size_t>(e * cd), ws), e, cd, type);
+    w.z = s.add(prefix + "attn_gate", r.normals(static_cast<size_t>(e * vd), ws), e, vd, type);
+    w.beta = s.add(prefix + "ssm_beta", r.normals(static_cast<size_t>(e) * hv, ws), e, c.ssm_n_v_heads, type);
+    w.alpha = s.add(prefix + "ssm_alpha", r.normals(static_cast<size_t>(e) * hv, ws), e, c.ssm_n_v_heads, type);
+    w.conv = s.add(prefix + "ssm_conv1d", r.normals(static_cast<size_t>(cd * c.ssm_conv_kernel), 0.5f),
+                   c.ssm_conv_kernel, cd);
+    w.dt_bias = s.add(prefix + "ssm_dt", r.normals(hv, 1.f), c.ssm_n_v_heads);
+    // ssm_a = -exp(A_log), slow decays so the state carries over many steps
+    w.ssm_a = s.add(prefix + "ssm_a", r.uniforms(hv, -0.6f, -0.02f), c.ssm_n_v_heads);
+    w.ssm_norm = s.add(prefix + "ssm_norm", r.uniforms(static_cast<size_t>(c.ssm_d_v), 0.5f, 1.5f), c.ssm_d_v);
+    w.out = s.add(prefix + "ssm_out", r.normals(static_cast<size_t>(vd * e), 1.f / std::sqrt(static_cast<float>(vd))),
+                  vd, e, type);
+    return w;
+}
+
+inline AttnWeights random_attn(const ModelConfig& c, Store& s, Rng& r, const std::string& prefix,
+                               DType type = DType::f32) {
+    const int64_t e = c.n_embd, hd = c.head_dim;
+    const float ws = 1.f / std::sqrt(static_cast<float>(e));
+    AttnWeights w;
+    w.q = s.add(prefix + "attn_q", r.normals(static_cast<size_t>(e * 2 * c.n_head * hd), ws), e, 2 * c.n_head * hd, type);
+    w.k = s.add(prefix + "attn_k", r.normals(static_cast<size_t>(e * c.n_head_kv * hd), ws), e, c.n_head_kv * hd, type);
+    w.v = s.add(prefix + "attn_v", r.normals(static_cast<size_t>(e * c.n_head_kv * hd), ws), e, c.n_head_kv * hd, type);
+    w.q_norm = s.add(prefix + "attn_q_norm", r.uniforms(static_cast<size_t>(hd), 0.5f, 1.5f), hd);
+    w.k_norm = s.add(prefix + "attn_k_norm", r.uniforms(static_cast<size_t>(hd), 0.5f, 1.5f), hd);
+    w.out = s.add(prefix + "attn_output", r.normals(static_cast<size_t>(c.n_head * hd * e), 1.f / std::sqrt(static_cast<float>(c.n_head * hd))),
+                  c.n_head * hd, e, type);
+    return w;
+}
+
+inline MlpWeights random_mlp(const ModelConfig& c, Store& s, Rng& r, const std::string& prefix,
+                             DType type = DType::f32) {
+    const int64_t e = c.n_embd, f = c.n_ff;
+    MlpWeights w;
+    w.gate = s.add(prefix + "ffn_gate", r.normals(static_cast<size_t>(e * f), 1.f / std::sqrt(static_cast<float>(e))), e, f, type);
+    w.up = s.add(prefix + "ffn_up", r.normals(static_cast<size_t>(e * f), 1.f / std::sqrt(static_cast<float>(e))), e, f, type);
+    w.down = s.add(prefix + "ffn_down", r.normals(static_cast<size_t>(f * e), 1.f / std::sqrt(static_cast<float>(f))), f, e, type);
+    return w;
+}
+
+/// A whole random model; `type` is the dtype of every projection matrix (norms, conv and
+/// the per-head vectors stay f32, as in GGUF files).
+inline ModelWeights random_model(const ModelConfig& c, uint32_t seed, DType type = DType::f32) {
+    auto store = std::make_shared<Store>();
+    Rng r(seed);
+    ModelWeights w;
+    w.config = c;
+    w.tok_embd = store->add("token_embd.weight", r.normals(static_cast<size_t>(c.n_embd * c.n_vocab)),
+                            c.n_embd, c.n_vocab, type);
+    w.output_norm = store->add("output_norm.weight", r.uniforms(static_cast<size_t>(c.n_embd), 0.5f, 1.5f), c.n_embd);
+    w.output = c.tied_embeddings
+                   ? w.tok_embd
+                   : store->add("output.weight", r.normals(static_cast<size_t>(c.n_embd * c.n_vocab)),
+                                c.n_embd, c.n_vocab, type);
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        LayerWeights l;
+        l.is_attention = c.is_attention(i);
+        l.attn_norm = store->add(p + "attn_norm.weight", r.uniforms(static_cast<size_t>(c.n_embd), 0.5f, 1.5f), c.n_embd);
+        l.post_attn_norm = store->add(p + "post_attention_norm.weight", r.uniforms(static_cast<size_t>(c.n_embd), 0.5f, 1.5f), c.n_embd);
+        if (l.is_attention) {
+            l.attn = random_attn(c, *store, r, p, type);
+        } else {
+            l.deltanet = random_deltanet(c, *store, r, p, type);
+        }
+        l.mlp = random_mlp(c, *store, r, p, type);
+        w.layers.push_back(std::move(l));
+    }
+    w.storage = store;
+    return w;
+}
+
+}  // namespace gdn::test
