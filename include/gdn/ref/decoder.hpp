@@ -26,7 +26,7 @@ struct DecoderOptions {
     /// Per model layer: rotate q/k of that DeltaNet layer by the WHT and keep its state in the
     /// rotated basis. Empty means off everywhere; otherwise one entry per layer (entries of
     /// attention layers must be false).
-    std::vector<bool> wht;
+    std::vector<bool> wht = {};
 };
 
 class RuntimeDecoder {
