@@ -88,8 +88,10 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
-def decode(w: Weights, tokens: np.ndarray) -> np.ndarray:
-    """Logits [n_tokens, n_vocab] (float64) of feeding `tokens` one at a time."""
+def decode(w: Weights, tokens: np.ndarray, a_in_float32: bool = False) -> np.ndarray:
+    """Logits [n_tokens, n_vocab] (float64) of feeding `tokens` one at a time.
+    a_in_float32 rounds the decay-gate input a to float32 first, as transformers does
+    (`F.softplus(a.float() + dt_bias)`), to tell that rounding apart from real differences."""
     c = w.config
     hk, hv, dk, dv = c.ssm_n_k_heads, c.ssm_n_v_heads, c.ssm_d_k, c.ssm_d_v
     kh_of = c.key_heads()
@@ -142,7 +144,10 @@ def decode(w: Weights, tokens: np.ndarray) -> np.ndarray:
                 qkv = L["qkv"] @ h
                 z = (L["z"] @ h).reshape(hv, dv)
                 beta = 1.0 / (1.0 + np.exp(-(L["beta"] @ h)))
-                g = L["ssm_a"] * _softplus(L["alpha"] @ h + L["dt_bias"])
+                a = L["alpha"] @ h
+                if a_in_float32:
+                    a = a.astype(np.float32).astype(np.float64)
+                g = L["ssm_a"] * _softplus(a + L["dt_bias"])
                 win = np.concatenate([conv_state[il], qkv[:, None]], axis=1)  # [conv_dim, K]
                 conv_state[il] = win[:, 1:]
                 u = _silu(np.sum(win * L["conv"], axis=1))
