@@ -1,0 +1,158 @@
+// bench/kernels_deltanet.cu - DeltaNet decode step kernel: time per call and state bandwidth
+// against a measured device-to-device copy, for batch 1..256 on Qwen3.5-0.8B (Hk=Hv=16) and
+// Qwen3.5-27B (Hk=16, Hv=48) layer shapes, f32 and bf16 state.
+//
+// Each call is timed inside a CUDA graph that steps through enough distinct layers (each with
+// its own state) that the working set exceeds 256 MB, so the state comes from HBM as in a real
+// decode step (a single layer's state would stay in the 50 MB L2 between replays).
+// Bytes counted: the state only, 2 * Hv*dk*dv * sizeof(state) * n_seq per call (read + write).
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include "gdn/kernels/deltanet_step.cuh"
+
+namespace {
+
+using gdn::kernels::DeltaNetStepParams;
+
+template <class T>
+T* device_alloc(size_t n) {
+    T* p = nullptr;
+    GDN_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
+    GDN_CUDA_CHECK(cudaMemset(p, 0, n * sizeof(T)));
+    return p;
+}
+
+/// Device-to-device copy bandwidth in GB/s (bytes read + bytes written per second).
+double copy_bandwidth(cudaStream_t stream) {
+    const size_t bytes = size_t(1) << 30;
+    char* a = device_alloc<char>(bytes);
+    char* b = device_alloc<char>(bytes);
+    cudaEvent_t e0, e1;
+    GDN_CUDA_CHECK(cudaEventCreate(&e0));
+    GDN_CUDA_CHECK(cudaEventCreate(&e1));
+    GDN_CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
+    const int reps = 10;
+    GDN_CUDA_CHECK(cudaEventRecord(e0, stream));
+    for (int i = 0; i < reps; ++i)
+        GDN_CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
+    GDN_CUDA_CHECK(cudaEventRecord(e1, stream));
+    GDN_CUDA_CHECK(cudaEventSynchronize(e1));
+    float ms = 0;
+    GDN_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+    GDN_CUDA_CHECK(cudaFree(a));
+    GDN_CUDA_CHECK(cudaFree(b));
+    GDN_CUDA_CHECK(cudaEventDestroy(e0));
+    GDN_CUDA_CHECK(cudaEventDestroy(e1));
+    return 2.0 * double(bytes) * reps / (double(ms) * 1e-3) / 1e9;
+}
+
+/// Microseconds per call of the step at this shape.
+template <class StateT, bool UseWHT>
+double time_step(int hk, int hv, int n_seq, cudaStream_t stream, int* layers_out) {
+    constexpr int kD = 128;
+    const int64_t conv_dim = int64_t(2 * hk + hv) * kD;
+    const size_t state_elems = size_t(n_seq) * hv * kD * kD;
+    const size_t state_bytes = state_elems * sizeof(StateT);
+    const int layers = int(std::clamp<size_t>((size_t(256) << 20) / state_bytes + 1, 1, 128));
+    *layers_out = layers;
+
+    float* qkv = device_alloc<float>(size_t(n_seq * conv_dim));
+    float* z = device_alloc<float>(size_t(n_seq) * hv * kD);
+    float* b = device_alloc<float>(size_t(n_seq) * hv);
+    float* a = device_alloc<float>(size_t(n_seq) * hv);
+    float* conv_w = device_alloc<float>(size_t(conv_dim) * 4);
+    float* dt = device_alloc<float>(size_t(hv));
+    float* ssm_a = device_alloc<float>(size_t(hv));
+    float* norm_w = device_alloc<float>(kD);
+    int32_t* pos = device_alloc<int32_t>(size_t(n_seq));
+    float* y = device_alloc<float>(size_t(n_seq) * hv * kD);
+    std::vector<float*> rings;
+    std::vector<StateT*> states;
+    for (int l = 0; l < layers; ++l) {
+        rings.push_back(device_alloc<float>(size_t(n_seq) * 4 * conv_dim));
+        states.push_back(device_alloc<StateT>(state_elems));
+    }
+    DeltaNetStepParams<StateT> p;
+    p.n_seq = n_seq; p.n_k_heads = hk; p.n_v_heads = hv;
+    p.qkv = qkv; p.z = z; p.b = b; p.a = a;
+    p.conv_w = conv_w; p.dt_bias = dt; p.ssm_a = ssm_a; p.norm_w = norm_w;
+    p.pos = pos; p.y = y;
+
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    GDN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+    for (int l = 0; l < layers; ++l) {
+        p.conv_ring = rings[size_t(l)];
+        p.state = states[size_t(l)];
+        gdn::kernels::launch_deltanet_step<StateT, UseWHT>(p, stream);
+    }
+    GDN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    GDN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));  // warm-up
+    const int reps = std::max(3, 2000 / layers);
+    cudaEvent_t e0, e1;
+    GDN_CUDA_CHECK(cudaEventCreate(&e0));
+    GDN_CUDA_CHECK(cudaEventCreate(&e1));
+    GDN_CUDA_CHECK(cudaEventRecord(e0, stream));
+    for (int r = 0; r < reps; ++r) GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    GDN_CUDA_CHECK(cudaEventRecord(e1, stream));
+    GDN_CUDA_CHECK(cudaEventSynchronize(e1));
+    float ms = 0;
+    GDN_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+
+    GDN_CUDA_CHECK(cudaEventDestroy(e0));
+    GDN_CUDA_CHECK(cudaEventDestroy(e1));
+    GDN_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    GDN_CUDA_CHECK(cudaGraphDestroy(graph));
+    for (float* r : rings) GDN_CUDA_CHECK(cudaFree(r));
+    for (StateT* s : states) GDN_CUDA_CHECK(cudaFree(s));
+    for (void* q : {static_cast<void*>(qkv), static_cast<void*>(z), static_cast<void*>(b),
+                    static_cast<void*>(a), static_cast<void*>(conv_w), static_cast<void*>(dt),
+                    static_cast<void*>(ssm_a), static_cast<void*>(norm_w), static_cast<void*>(pos),
+                    static_cast<void*>(y)})
+        GDN_CUDA_CHECK(cudaFree(q));
+    return double(ms) * 1e3 / (double(reps) * layers);
+}
+
+template <class StateT, bool UseWHT>
+void table(const char* model, int hk, int hv, double copy_gbs, cudaStream_t stream) {
+    std::printf("\n%s  Hk=%d Hv=%d  state=%s wht=%d\n", model, hk, hv,
+                sizeof(StateT) == 4 ? "f32" : "bf16", int(UseWHT));
+    std::printf("%6s %7s %10s %10s %8s\n", "n_seq", "layers", "us/call", "GB/s", "% copy");
+    for (int n_seq : {1, 2, 4, 8, 16, 32, 64, 128, 256}) {
+        int layers = 0;
+        const double us = time_step<StateT, UseWHT>(hk, hv, n_seq, stream, &layers);
+        const double bytes = 2.0 * double(hv) * 128 * 128 * sizeof(StateT) * n_seq;
+        const double gbs = bytes / (us * 1e-6) / 1e9;
+        std::printf("%6d %7d %10.2f %10.1f %7.1f%%\n", n_seq, layers, us, gbs, 100.0 * gbs / copy_gbs);
+    }
+}
+
+}  // namespace
+
+int main() {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+        std::printf("no CUDA device: skipping the DeltaNet step benchmark\n");
+        return 77;
+    }
+    cudaDeviceProp prop{};
+    GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    cudaStream_t stream;
+    GDN_CUDA_CHECK(cudaStreamCreate(&stream));
+    const double copy_gbs = copy_bandwidth(stream);
+    std::printf("deltanet_step benchmark on %s (%d SMs); device-to-device copy: %.1f GB/s "
+                "(read + write)\n", prop.name, prop.multiProcessorCount, copy_gbs);
+    table<float, false>("Qwen3.5-0.8B", 16, 16, copy_gbs, stream);
+    table<float, false>("Qwen3.5-27B", 16, 48, copy_gbs, stream);
+    table<float, true>("Qwen3.5-27B", 16, 48, copy_gbs, stream);
+    table<__nv_bfloat16, false>("Qwen3.5-0.8B", 16, 16, copy_gbs, stream);
+    table<__nv_bfloat16, false>("Qwen3.5-27B", 16, 48, copy_gbs, stream);
+    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
+    return 0;
+}

@@ -1,0 +1,549 @@
+// tests/gpu/deltanet_step_test.cu - gdn::kernels::deltanet_step against a naive double-precision
+// CPU loop written here from MODEL.md steps 2-6 (HF torch_recurrent_gated_delta_rule): conv +
+// silu, L2 norms, gates, delta rule, gated RMSNorm. Random inputs of real Qwen3.5 shapes
+// (dk = dv = 128), random initial recurrent and conv states, positions that differ per sequence.
+//
+// Errors are measured as |gpu - ref| / (|ref| + rms(ref)) (rms over the compared vector), so
+// large values are checked relatively and values near zero against the vector's typical size.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include "gdn/kernels/deltanet_step.cuh"
+#include "gpu_util.cuh"
+
+namespace {
+
+using gdn::HeadOrder;
+using gdn::kernels::DeltaNetStepParams;
+using gdn::test::DeviceBuffer;
+
+constexpr int kD = 128;  // dk = dv
+constexpr int kTaps = 4;
+
+const char* order_name(HeadOrder o) { return o == HeadOrder::grouped ? "grouped" : "tiled"; }
+
+int key_head(HeadOrder o, int h, int hk, int hv) {
+    return o == HeadOrder::grouped ? h / (hv / hk) : h % hk;
+}
+
+/// The layer's small weights (the GGUF float tensors).
+struct Layer {
+    int hk, hv;
+    int64_t conv_dim;
+    std::vector<float> conv_w;   // [conv_dim, 4] taps oldest first
+    std::vector<float> dt_bias;  // [Hv]
+    std::vector<float> ssm_a;    // [Hv]
+    std::vector<float> norm_w;   // [dv]
+
+    Layer(int hk_, int hv_, uint64_t seed) : hk(hk_), hv(hv_), conv_dim(int64_t(2 * hk_ + hv_) * kD) {
+        std::mt19937_64 rng(seed);
+        std::uniform_real_distribution<float> u(-1.f, 1.f);
+        conv_w.resize(size_t(conv_dim) * kTaps);
+        for (auto& x : conv_w) x = 0.6f * u(rng);
+        dt_bias.resize(size_t(hv));
+        ssm_a.resize(size_t(hv));
+        for (int h = 0; h < hv; ++h) {
+            dt_bias[size_t(h)] = -3.f + 2.f * u(rng);                  // softplus in ~[0.003, 0.7]
+            ssm_a[size_t(h)] = -std::exp(0.5f + 1.5f * u(rng)) / 2.f;  // -exp(A_log) in ~[-3.7, -0.18]
+        }
+        norm_w.resize(kD);
+        for (auto& x : norm_w) x = 1.f + 0.5f * u(rng);
+    }
+};
+
+/// One sequence's state as the naive reference keeps it.
+struct RefSeq {
+    std::vector<double> s;     // [Hv, dk, dv]
+    std::vector<double> hist;  // [3, conv_dim] last inputs, oldest first
+};
+
+/// Per step, per sequence inputs: the projection outputs.
+struct StepInputs {
+    std::vector<float> qkv, z, b, a;  // [n_seq, conv_dim], [n_seq, Hv*dv], [n_seq, Hv] x2
+};
+
+StepInputs random_inputs(const Layer& L, int n_seq, std::mt19937_64& rng) {
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    StepInputs in;
+    in.qkv.resize(size_t(n_seq * L.conv_dim));
+    in.z.resize(size_t(n_seq) * L.hv * kD);
+    in.b.resize(size_t(n_seq) * L.hv);
+    in.a.resize(size_t(n_seq) * L.hv);
+    for (auto& x : in.qkv) x = 1.5f * u(rng);
+    for (auto& x : in.z) x = 2.f * u(rng);
+    for (auto& x : in.b) x = 3.f * u(rng);
+    for (auto& x : in.a) x = u(rng);
+    return in;
+}
+
+double silu(double x) { return x / (1.0 + std::exp(-x)); }
+
+/// Naive reference: one step of one sequence, y [Hv*dv].
+void ref_step(const Layer& L, HeadOrder order, RefSeq& st, const float* qkv, const float* z,
+              const float* b, const float* a, double* y) {
+    const int64_t cd = L.conv_dim;
+    std::vector<double> u(static_cast<size_t>(cd));
+    for (int64_t c = 0; c < cd; ++c) {
+        const float* w = &L.conv_w[size_t(c * kTaps)];
+        double acc = double(w[3]) * qkv[c];
+        for (int j = 0; j < 3; ++j) acc += double(w[j]) * st.hist[size_t(j * cd + c)];
+        u[size_t(c)] = silu(acc);
+        st.hist[size_t(c)] = st.hist[size_t(cd + c)];
+        st.hist[size_t(cd + c)] = st.hist[size_t(2 * cd + c)];
+        st.hist[size_t(2 * cd + c)] = qkv[c];
+    }
+    // L2 norms of every q and k head, q / sqrt(dk)
+    for (int part = 0; part < 2; ++part) {
+        for (int h = 0; h < L.hk; ++h) {
+            double* x = &u[size_t((part * L.hk + h) * kD)];
+            double ss = 0;
+            for (int i = 0; i < kD; ++i) ss += x[i] * x[i];
+            const double f = 1.0 / std::sqrt(ss + 1e-6) / (part == 0 ? std::sqrt(double(kD)) : 1.0);
+            for (int i = 0; i < kD; ++i) x[i] *= f;
+        }
+    }
+    std::vector<double> m(kD), o(kD);
+    for (int h = 0; h < L.hv; ++h) {
+        const int kh = key_head(order, h, L.hk, L.hv);
+        const double* q = &u[size_t(kh * kD)];
+        const double* k = &u[size_t((L.hk + kh) * kD)];
+        const double* v = &u[size_t((2 * L.hk) * kD + h * kD)];
+        const double beta = 1.0 / (1.0 + std::exp(-double(b[h])));
+        const double x = double(a[h]) + L.dt_bias[size_t(h)];
+        const double g = double(L.ssm_a[size_t(h)]) * std::log1p(std::exp(x));
+        double* S = &st.s[size_t(h) * kD * kD];
+        for (int i = 0; i < kD * kD; ++i) S[i] *= std::exp(g);
+        std::fill(m.begin(), m.end(), 0.0);
+        for (int i = 0; i < kD; ++i)
+            for (int j = 0; j < kD; ++j) m[size_t(j)] += S[i * kD + j] * k[i];
+        for (int i = 0; i < kD; ++i)
+            for (int j = 0; j < kD; ++j) S[i * kD + j] += k[i] * beta * (v[j] - m[size_t(j)]);
+        std::fill(o.begin(), o.end(), 0.0);
+        for (int i = 0; i < kD; ++i)
+            for (int j = 0; j < kD; ++j) o[size_t(j)] += S[i * kD + j] * q[i];
+        double ms = 0;
+        for (int j = 0; j < kD; ++j) ms += o[size_t(j)] * o[size_t(j)];
+        const double inv = 1.0 / std::sqrt(ms / kD + 1e-6);
+        for (int j = 0; j < kD; ++j)
+            y[h * kD + j] = double(L.norm_w[size_t(j)]) * o[size_t(j)] * inv * silu(z[h * kD + j]);
+    }
+}
+
+/// Orthonormal Hadamard matrix entry (Sylvester order), for rotating states on the host.
+double hadamard(int i, int j) {
+    return (__builtin_popcount(unsigned(i & j)) & 1 ? -1.0 : 1.0) / std::sqrt(double(kD));
+}
+
+/// out[h] = H in[h] over the key index, for every [dk, dv] head matrix (H is its own inverse).
+std::vector<double> rotate_keys(const std::vector<double>& in) {
+    std::vector<double> out(in.size(), 0.0);
+    const size_t heads = in.size() / (kD * kD);
+    std::vector<double> H(kD * kD);
+    for (int i = 0; i < kD; ++i)
+        for (int l = 0; l < kD; ++l) H[size_t(i * kD + l)] = hadamard(i, l);
+    for (size_t h = 0; h < heads; ++h) {
+        const double* s = &in[h * kD * kD];
+        double* r = &out[h * kD * kD];
+        for (int i = 0; i < kD; ++i)
+            for (int l = 0; l < kD; ++l) {
+                const double hil = H[size_t(i * kD + l)];
+                for (int j = 0; j < kD; ++j) r[i * kD + j] += hil * s[l * kD + j];
+            }
+    }
+    return out;
+}
+
+template <class StateT>
+float state_to_float(StateT x) {
+    if constexpr (std::is_same_v<StateT, float>) return x; else return __bfloat162float(x);
+}
+template <class StateT>
+StateT float_to_state(float x) {
+    if constexpr (std::is_same_v<StateT, float>) return x; else return __float2bfloat16_rn(x);
+}
+
+/// Max and mean of |got - want| / (|want| + rms(want)); counts non-finite values as failures.
+struct Err {
+    double max = 0, sum = 0;
+    size_t n = 0, non_finite = 0;
+    void add(const std::vector<float>& got, const std::vector<double>& want) {
+        double rms = 0;
+        for (double w : want) rms += w * w;
+        rms = std::sqrt(rms / double(want.size()));
+        for (size_t i = 0; i < got.size(); ++i) {
+            if (!std::isfinite(got[i])) { ++non_finite; continue; }
+            const double e = std::fabs(double(got[i]) - want[i]) / (std::fabs(want[i]) + rms);
+            max = std::max(max, e);
+            sum += e;
+            ++n;
+        }
+    }
+    [[nodiscard]] double mean() const { return n ? sum / double(n) : 0.0; }
+};
+
+/// Device-side inputs shared by every kernel variant run in lockstep.
+struct DeviceInputs {
+    DeviceBuffer<float> qkv, z, b, a;
+    DeviceBuffer<int32_t> pos;
+    DeviceInputs(const Layer& L, int n_seq)
+        : qkv(size_t(n_seq * L.conv_dim)), z(size_t(n_seq) * L.hv * kD), b(size_t(n_seq) * L.hv),
+          a(size_t(n_seq) * L.hv), pos(size_t(n_seq)) {}
+    void upload(const StepInputs& in, const std::vector<int32_t>& p) {
+        qkv.upload(in.qkv); z.upload(in.z); b.upload(in.b); a.upload(in.a); pos.upload(p);
+    }
+};
+
+/// One kernel variant with its own in-place state.
+template <class StateT, bool UseWHT>
+struct GpuLayer {
+    const Layer& L;
+    int n_seq;
+    DeviceBuffer<float> conv_w, dt_bias, ssm_a, norm_w, ring, y;
+    DeviceBuffer<StateT> state;
+    DeltaNetStepParams<StateT> p;
+    StateT* state_addr;
+
+    GpuLayer(const Layer& layer, HeadOrder order, int n, const std::vector<RefSeq>& init,
+             const std::vector<int32_t>& pos0, DeviceInputs& in)
+        : L(layer), n_seq(n), conv_w(layer.conv_w), dt_bias(layer.dt_bias), ssm_a(layer.ssm_a),
+          norm_w(layer.norm_w), ring(size_t(n) * kTaps * layer.conv_dim),
+          y(size_t(n) * layer.hv * kD), state(size_t(n) * layer.hv * kD * kD) {
+        const int64_t cd = L.conv_dim;
+        std::vector<float> ring_h(ring.size()), hist(size_t(3 * cd));
+        std::vector<StateT> state_h(state.size());
+        for (int s = 0; s < n; ++s) {
+            for (size_t i = 0; i < hist.size(); ++i) hist[i] = float(init[size_t(s)].hist[i]);
+            gdn::kernels::conv_ring_from_history(hist.data(), cd, pos0[size_t(s)],
+                                                 &ring_h[size_t(s) * kTaps * cd]);
+            const std::vector<double> s0 = UseWHT ? rotate_keys(init[size_t(s)].s) : init[size_t(s)].s;
+            for (size_t i = 0; i < s0.size(); ++i)
+                state_h[size_t(s) * s0.size() + i] = float_to_state<StateT>(float(s0[i]));
+        }
+        ring.upload(ring_h);
+        state.upload(state_h);
+        state_addr = state.get();
+
+        p.n_seq = n;
+        p.n_k_heads = L.hk;
+        p.n_v_heads = L.hv;
+        p.order = order;
+        p.qkv = in.qkv.get(); p.z = in.z.get(); p.b = in.b.get(); p.a = in.a.get();
+        p.conv_w = conv_w.get(); p.dt_bias = dt_bias.get(); p.ssm_a = ssm_a.get();
+        p.norm_w = norm_w.get();
+        p.pos = in.pos.get();
+        p.conv_ring = ring.get();
+        p.state = state.get();
+        p.y = y.get();
+    }
+
+    void step(cudaStream_t stream = nullptr) {
+        y.poison();
+        gdn::kernels::launch_deltanet_step<StateT, UseWHT>(p, stream);
+    }
+
+    /// The state in the reference (unrotated) basis, sequence s.
+    std::vector<double> state_of(const std::vector<StateT>& all, int s) const {
+        const size_t per = size_t(L.hv) * kD * kD;
+        std::vector<double> out(per);
+        for (size_t i = 0; i < per; ++i) out[i] = state_to_float<StateT>(all[size_t(s) * per + i]);
+        return UseWHT ? rotate_keys(out) : out;
+    }
+};
+
+std::vector<RefSeq> random_init(const Layer& L, int n_seq, std::mt19937_64& rng, bool bf16_exact) {
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    std::vector<RefSeq> init(static_cast<size_t>(n_seq));
+    for (auto& r : init) {
+        r.s.resize(size_t(L.hv) * kD * kD);
+        for (auto& x : r.s) {
+            float f = 0.3f * u(rng);
+            if (bf16_exact) f = __bfloat162float(__float2bfloat16_rn(f));  // same start for bf16
+            x = f;
+        }
+        r.hist.resize(size_t(3 * L.conv_dim));
+        for (auto& x : r.hist) x = 1.5f * u(rng);
+    }
+    return init;
+}
+
+struct CaseResult {
+    Err y, state;
+    size_t ring_mismatch = 0;
+    bool address_kept = true;
+};
+
+/// `steps` steps of one variant against the reference; y compared every step, state and conv
+/// ring at the end.
+template <class StateT, bool UseWHT>
+CaseResult run_case(int hk, int hv, int n_seq, HeadOrder order, int steps, uint64_t seed) {
+    const Layer L(hk, hv, seed);
+    std::mt19937_64 rng(seed * 7919 + 1);
+    std::vector<RefSeq> ref = random_init(L, n_seq, rng, true);
+    std::vector<int32_t> pos(static_cast<size_t>(n_seq));
+    for (int s = 0; s < n_seq; ++s) pos[size_t(s)] = 5 + 3 * s;  // every slot phase appears
+    DeviceInputs din(L, n_seq);
+    GpuLayer<StateT, UseWHT> gpu(L, order, n_seq, ref, pos, din);
+
+    CaseResult res;
+    const size_t ydim = size_t(hv) * kD;
+    std::vector<double> y_ref(ydim);
+    for (int t = 0; t < steps; ++t) {
+        const StepInputs in = random_inputs(L, n_seq, rng);
+        din.upload(in, pos);
+        gpu.step();
+        const std::vector<float> y = gpu.y.download();
+        for (int s = 0; s < n_seq; ++s) {
+            ref_step(L, order, ref[size_t(s)], &in.qkv[size_t(s * L.conv_dim)], &in.z[size_t(s) * ydim],
+                     &in.b[size_t(s * hv)], &in.a[size_t(s * hv)], y_ref.data());
+            res.y.add(std::vector<float>(y.begin() + long(s * ydim), y.begin() + long((s + 1) * ydim)),
+                      y_ref);
+        }
+        for (auto& p : pos) ++p;
+    }
+    const std::vector<StateT> st = gpu.state.download();
+    const std::vector<float> ring = gpu.ring.download();
+    std::vector<float> hist(static_cast<size_t>(3 * L.conv_dim));
+    for (int s = 0; s < n_seq; ++s) {
+        const std::vector<double> got = gpu.state_of(st, s);
+        res.state.add(std::vector<float>(got.begin(), got.end()), ref[size_t(s)].s);
+        gdn::kernels::conv_ring_to_history(&ring[size_t(s) * kTaps * L.conv_dim], L.conv_dim,
+                                           pos[size_t(s)], hist.data());
+        for (size_t i = 0; i < hist.size(); ++i)
+            if (double(hist[i]) != ref[size_t(s)].hist[i]) ++res.ring_mismatch;
+    }
+    res.address_kept = gpu.state.get() == gpu.state_addr && gpu.p.state == gpu.state_addr;
+    return res;
+}
+
+template <class StateT, bool UseWHT>
+void check_case(int hk, int hv, int n_seq, HeadOrder order, int steps, double tol_y,
+                double tol_state) {
+    const CaseResult r = run_case<StateT, UseWHT>(hk, hv, n_seq, order, steps,
+                                                  uint64_t(hk * 1000 + hv * 10 + n_seq));
+    const char* st = std::is_same_v<StateT, float> ? "f32 " : "bf16";
+    std::printf("deltanet_step Hk=%2d Hv=%2d n_seq=%d %-7s wht=%d state=%s %d steps: "
+                "y max %.3g mean %.3g (tol %.0e), state max %.3g (tol %.0e), ring mismatches %zu\n",
+                hk, hv, n_seq, order_name(order), int(UseWHT), st, steps, r.y.max, r.y.mean(),
+                tol_y, r.state.max, tol_state, r.ring_mismatch);
+    INFO("Hk=" << hk << " Hv=" << hv << " n_seq=" << n_seq << " order=" << order_name(order)
+               << " wht=" << UseWHT << " state=" << st);
+    CHECK(r.y.non_finite == 0);
+    CHECK(r.state.non_finite == 0);
+    CHECK(r.y.max <= tol_y);
+    CHECK(r.state.max <= tol_state);
+    CHECK(r.ring_mismatch == 0);
+    CHECK(r.address_kept);
+}
+
+// fp32 state: float rounding only (~1e-6 seen in design); bf16 state: 2^-9 rounding per step
+// accumulating over the state's memory.
+constexpr double kTolF32 = 1e-4;
+constexpr double kTolBf16 = 0.1;
+
+template <class StateT, bool UseWHT>
+void sweep(double tol) {
+    for (const auto& [hk, hv] : {std::pair{16, 16}, std::pair{16, 48}})
+        for (int n_seq : {1, 4})
+            for (HeadOrder order : {HeadOrder::grouped, HeadOrder::tiled})
+                check_case<StateT, UseWHT>(hk, hv, n_seq, order, 50, tol, tol);
+}
+
+}  // namespace
+
+TEST_CASE("deltanet_step f32 state matches the reference", "[deltanet_step]") {
+    sweep<float, false>(kTolF32);
+}
+TEST_CASE("deltanet_step f32 state with WHT matches the reference", "[deltanet_step]") {
+    sweep<float, true>(kTolF32);
+}
+TEST_CASE("deltanet_step bf16 state matches the reference", "[deltanet_step]") {
+    sweep<__nv_bfloat16, false>(kTolBf16);
+}
+TEST_CASE("deltanet_step bf16 state with WHT matches the reference", "[deltanet_step]") {
+    sweep<__nv_bfloat16, true>(kTolBf16);
+}
+
+// 1000+ steps, four variants in lockstep on the same inputs against one reference: the bf16
+// state error with and without WHT (the number the issue asks for), and WHT vs plain f32.
+TEST_CASE("deltanet_step long run: bf16 state error, WHT equals plain", "[deltanet_step][long]") {
+    constexpr int kSteps = 1200;
+    for (const auto& [hk, hv] : {std::pair{16, 16}, std::pair{16, 48}}) {
+        const int n_seq = 1;
+        const HeadOrder order = HeadOrder::tiled;
+        const Layer L(hk, hv, 4242 + uint64_t(hv));
+        std::mt19937_64 rng(99 + uint64_t(hv));
+        std::vector<RefSeq> ref = random_init(L, n_seq, rng, true);
+        std::vector<int32_t> pos{0};
+        // A fresh sequence: zero conv history at pos 0 (the ring's documented start).
+        for (auto& x : ref[0].hist) x = 0.0;
+        DeviceInputs din(L, n_seq);
+        GpuLayer<float, false> f32(L, order, n_seq, ref, pos, din);
+        GpuLayer<float, true> f32w(L, order, n_seq, ref, pos, din);
+        GpuLayer<__nv_bfloat16, false> b16(L, order, n_seq, ref, pos, din);
+        GpuLayer<__nv_bfloat16, true> b16w(L, order, n_seq, ref, pos, din);
+        Err e_f32, e_f32w, e_b16, e_b16w, e_wht_vs_plain, e_b16_late, e_b16w_late;
+        const size_t ydim = size_t(hv) * kD;
+        std::vector<double> y_ref(ydim);
+        for (int t = 0; t < kSteps; ++t) {
+            const StepInputs in = random_inputs(L, n_seq, rng);
+            din.upload(in, pos);
+            f32.step(); f32w.step(); b16.step(); b16w.step();
+            ref_step(L, order, ref[0], in.qkv.data(), in.z.data(), in.b.data(), in.a.data(),
+                     y_ref.data());
+            const std::vector<float> y0 = f32.y.download(), y1 = f32w.y.download(),
+                                     y2 = b16.y.download(), y3 = b16w.y.download();
+            e_f32.add(y0, y_ref);
+            e_f32w.add(y1, y_ref);
+            e_b16.add(y2, y_ref);
+            e_b16w.add(y3, y_ref);
+            if (t >= kSteps - 100) { e_b16_late.add(y2, y_ref); e_b16w_late.add(y3, y_ref); }
+            e_wht_vs_plain.add(y1, std::vector<double>(y0.begin(), y0.end()));
+            ++pos[0];
+        }
+        Err s_f32, s_b16, s_b16w;
+        s_f32.add(f32.state.download(), ref[0].s);
+        {
+            const auto v = b16.state_of(b16.state.download(), 0);
+            s_b16.add(std::vector<float>(v.begin(), v.end()), ref[0].s);
+            const auto w = b16w.state_of(b16w.state.download(), 0);
+            s_b16w.add(std::vector<float>(w.begin(), w.end()), ref[0].s);
+        }
+        std::printf("deltanet_step %d steps Hk=%d Hv=%d (error = |gpu-ref|/(|ref|+rms(ref)), ref = double):\n"
+                    "  y   f32 state      max %.3g mean %.3g\n"
+                    "  y   f32 state+WHT  max %.3g mean %.3g   (WHT vs plain f32: max %.3g mean %.3g, tol %.0e)\n"
+                    "  y   bf16 state     max %.3g mean %.3g   (last 100 steps: max %.3g mean %.3g)\n"
+                    "  y   bf16 state+WHT max %.3g mean %.3g   (last 100 steps: max %.3g mean %.3g)\n"
+                    "  S   f32 max %.3g mean %.3g | bf16 max %.3g mean %.3g | bf16+WHT max %.3g mean %.3g\n",
+                    kSteps, hk, hv, e_f32.max, e_f32.mean(), e_f32w.max, e_f32w.mean(),
+                    e_wht_vs_plain.max, e_wht_vs_plain.mean(), kTolF32, e_b16.max, e_b16.mean(),
+                    e_b16_late.max, e_b16_late.mean(), e_b16w.max, e_b16w.mean(), e_b16w_late.max,
+                    e_b16w_late.mean(), s_f32.max, s_f32.mean(), s_b16.max, s_b16.mean(),
+                    s_b16w.max, s_b16w.mean());
+        INFO("Hk=" << hk << " Hv=" << hv);
+        CHECK(e_f32.non_finite + e_f32w.non_finite + e_b16.non_finite + e_b16w.non_finite == 0);
+        CHECK(e_f32.max <= kTolF32);
+        CHECK(e_f32w.max <= kTolF32);
+        CHECK(e_wht_vs_plain.max <= kTolF32);
+        // bf16 over 1200 steps: measured and reported; bounded only against garbage.
+        CHECK(e_b16.max <= 0.5);
+        CHECK(e_b16w.max <= 0.5);
+    }
+}
+
+namespace {
+__global__ void advance_positions(int32_t* pos, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) ++pos[i];
+}
+}  // namespace
+
+// The step captured once into a CUDA graph (with the position update) and replayed: each replay
+// reads the current position from device memory and matches the reference.
+TEST_CASE("deltanet_step replays from a CUDA graph", "[deltanet_step][graph]") {
+    const int hk = 16, hv = 48, n_seq = 4;
+    const HeadOrder order = HeadOrder::grouped;
+    const Layer L(hk, hv, 777);
+    std::mt19937_64 rng(778);
+    std::vector<RefSeq> ref = random_init(L, n_seq, rng, false);
+    std::vector<int32_t> pos{3, 8, 13, 22};
+    DeviceInputs din(L, n_seq);
+    GpuLayer<float, true> gpu(L, order, n_seq, ref, pos, din);
+    din.pos.upload(pos);
+
+    cudaStream_t stream;
+    GDN_CUDA_CHECK(cudaStreamCreate(&stream));
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    GDN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+    gdn::kernels::launch_deltanet_step<float, true>(gpu.p, stream);
+    advance_positions<<<1, 32, 0, stream>>>(din.pos.get(), n_seq);
+    GDN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    GDN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+
+    Err err;
+    const size_t ydim = size_t(hv) * kD;
+    std::vector<double> y_ref(ydim);
+    for (int t = 0; t < 30; ++t) {
+        const StepInputs in = random_inputs(L, n_seq, rng);
+        din.qkv.upload(in.qkv); din.z.upload(in.z); din.b.upload(in.b); din.a.upload(in.a);
+        gpu.y.poison();
+        GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+        GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
+        const std::vector<float> y = gpu.y.download();
+        for (int s = 0; s < n_seq; ++s) {
+            ref_step(L, order, ref[size_t(s)], &in.qkv[size_t(s * L.conv_dim)], &in.z[size_t(s) * ydim],
+                     &in.b[size_t(s * hv)], &in.a[size_t(s * hv)], y_ref.data());
+            err.add(std::vector<float>(y.begin() + long(s * ydim), y.begin() + long((s + 1) * ydim)), y_ref);
+        }
+    }
+    const std::vector<int32_t> pos_end = din.pos.download();
+    GDN_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    GDN_CUDA_CHECK(cudaGraphDestroy(graph));
+    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
+    std::printf("deltanet_step graph replay, 30 steps Hk=16 Hv=48 n_seq=4: y max %.3g mean %.3g (tol %.0e)\n",
+                err.max, err.mean(), kTolF32);
+    CHECK(err.non_finite == 0);
+    CHECK(err.max <= kTolF32);
+    CHECK(pos_end == std::vector<int32_t>{33, 38, 43, 52});
+}
+
+TEST_CASE("deltanet_step launcher rejects bad arguments", "[deltanet_step]") {
+    const Layer L(16, 32, 5);
+    std::mt19937_64 rng(6);
+    const std::vector<RefSeq> init = random_init(L, 2, rng, false);
+    DeviceInputs din(L, 2);
+    GpuLayer<float, false> gpu(L, HeadOrder::tiled, 2, init, {0, 0}, din);
+    using Catch::Matchers::Contains;
+    auto launch = [](const DeltaNetStepParams<float>& p) {
+        gdn::kernels::launch_deltanet_step<float, false>(p, nullptr);
+    };
+    DeltaNetStepParams<float> p = gpu.p;
+    p.n_v_heads = 24;
+    CHECK_THROWS_WITH(launch(p), Contains("not a multiple of Hk"));
+    p = gpu.p;
+    p.d_k = 64;
+    CHECK_THROWS_WITH(launch(p), Contains("dk=dv=128"));
+    p = gpu.p;
+    p.state = nullptr;
+    CHECK_THROWS_WITH(launch(p), Contains("state is null"));
+    p = gpu.p;
+    p.qkv = p.qkv + 1;
+    CHECK_THROWS_WITH(launch(p), Contains("qkv must be 16-byte aligned"));
+    p = gpu.p;
+    p.z_stride = 5;
+    CHECK_THROWS_WITH(launch(p), Contains("z_stride"));
+    p = gpu.p;
+    p.n_seq = 0;
+    CHECK_THROWS_WITH(launch(p), Contains("n_seq"));
+    std::vector<float> hist(static_cast<size_t>(3 * L.conv_dim)), ring(size_t(4 * L.conv_dim));
+    CHECK_THROWS_WITH(gdn::kernels::conv_ring_from_history(hist.data(), L.conv_dim, -1, ring.data()),
+                      Contains("pos must be >= 0"));
+}
+
+// Host-only: the ring helpers invert each other and put x_{t-3..t-1} in slots (t-3..t-1) % 4.
+TEST_CASE("deltanet conv ring layout helpers", "[deltanet_step]") {
+    const int64_t cd = 40;
+    std::vector<float> hist = gdn::test::random_floats(size_t(3 * cd), 11);
+    for (int32_t pos : {0, 1, 2, 3, 4, 7, 1001}) {
+        std::vector<float> ring(size_t(4 * cd), 9.f), back(size_t(3 * cd), 0.f);
+        gdn::kernels::conv_ring_from_history(hist.data(), cd, pos, ring.data());
+        gdn::kernels::conv_ring_to_history(ring.data(), cd, pos, back.data());
+        CHECK(back == hist);
+        for (int64_t c = 0; c < cd; ++c) {
+            CHECK(ring[size_t(((pos + 3) % 4) * cd + c)] == hist[size_t(2 * cd + c)]);  // x_{t-1}
+            CHECK(ring[size_t(((pos + 1) % 4) * cd + c)] == hist[size_t(c)]);           // x_{t-3}
+            CHECK(ring[size_t((pos % 4) * cd + c)] == 0.f);
+        }
+    }
+}
