@@ -1,0 +1,256 @@
+// GEMV kernels (gdn/kernels/gemv.cuh) against a float64 CPU product of the same weights:
+// rows dequantised on the host by gdn::dequantize_row (gdn/quant), then summed in double.
+// Tolerance: |gpu - ref| <= 1e-4 * S, where S is the row's sum |w_i| |x_i| (plus |resid|, and
+// the first-order propagation through silu(g) * u for gate/up): float32 accumulation.
+// Every case: random weights (real quantised blocks, or random bytes with sane f16 scales for
+// the K-quants), random x, NaN-poisoned outputs, n_seq 1 and 4.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gdn/kernels/gemv.cuh"
+#include "gdn/quant/dispatch.hpp"
+#include "gdn/quant/half.hpp"
+#include "gdn/quant/quantize.hpp"
+#include "gpu_util.cuh"
+
+namespace {
+
+using gdn::DType;
+using gdn::test::DeviceBuffer;
+
+constexpr double k_tol = 1e-4;
+
+// Host copy of a random [rows, cols] matrix of type t, as GGUF bytes.
+std::vector<std::byte> random_matrix(DType t, int64_t rows, int64_t cols, uint64_t seed) {
+    const int64_t rb = gdn::dtype_row_bytes(t, cols);
+    std::vector<std::byte> bytes(static_cast<size_t>(rb * rows));
+    std::mt19937_64 rng(seed);
+    if (t == DType::q4_k || t == DType::q6_k) {
+        // every bit pattern of quants and sub-block scales is a valid block; only the f16
+        // super-block scales are chosen, to stay finite and of a realistic size
+        for (auto& b : bytes) b = static_cast<std::byte>(rng() & 0xff);
+        std::uniform_real_distribution<float> d(1e-3f, 1e-2f);
+        const int64_t bb = gdn::dtype_traits(t).block_bytes;
+        for (int64_t off = 0; off < static_cast<int64_t>(bytes.size()); off += bb) {
+            const uint16_t h0 = gdn::quant::f32_to_f16(d(rng)), h1 = gdn::quant::f32_to_f16(d(rng));
+            if (t == DType::q4_k) {
+                std::memcpy(&bytes[off], &h0, 2);
+                std::memcpy(&bytes[off + 2], &h1, 2);
+            } else {
+                std::memcpy(&bytes[off + 208], &h0, 2);
+            }
+        }
+        return bytes;
+    }
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        for (auto& v : row) v = u(rng);
+        gdn::quant::quantize_row(t, row.data(), bytes.data() + r * rb, cols);
+    }
+    return bytes;
+}
+
+// Per row and sequence: the exact product and its error scale sum |w| |x|.
+struct Products {
+    std::vector<double> dot, scale;  // [n_seq][rows]
+};
+
+Products reference_products(DType t, const std::vector<std::byte>& w, int64_t rows, int64_t cols,
+                            const std::vector<double>& x, int n_seq) {
+    Products p;
+    p.dot.assign(static_cast<size_t>(n_seq * rows), 0.0);
+    p.scale.assign(static_cast<size_t>(n_seq * rows), 0.0);
+    const int64_t rb = gdn::dtype_row_bytes(t, cols);
+    std::vector<float> wr(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        gdn::dequantize_row(t, w.data() + r * rb, wr.data(), cols);
+        for (int s = 0; s < n_seq; ++s) {
+            double d = 0, a = 0;
+            const double* xs = x.data() + s * cols;
+            for (int64_t c = 0; c < cols; ++c) {
+                d += double(wr[c]) * xs[c];
+                a += std::fabs(double(wr[c]) * xs[c]);
+            }
+            p.dot[s * rows + r] = d;
+            p.scale[s * rows + r] = a;
+        }
+    }
+    return p;
+}
+
+// x normalised in double: x * rsqrt(mean(x^2) + eps) * w
+std::vector<double> normed(const std::vector<float>& x, const std::vector<float>& w, int n_seq,
+                           int64_t cols, double eps) {
+    std::vector<double> out(x.size());
+    for (int s = 0; s < n_seq; ++s) {
+        double ss = 0;
+        for (int64_t c = 0; c < cols; ++c) ss += double(x[s * cols + c]) * x[s * cols + c];
+        const double inv = 1.0 / std::sqrt(ss / double(cols) + eps);
+        for (int64_t c = 0; c < cols; ++c) out[s * cols + c] = x[s * cols + c] * inv * w[c];
+    }
+    return out;
+}
+
+void report(const char* fmt, const char* variant, int64_t cols, int64_t rows, int n_seq,
+            const gdn::test::ErrorStats& e) {
+    std::printf("gemv %-5s %-12s cols %6lld rows %6lld n_seq %d: max abs %.3e, max rel(S) %.3e (tol %.0e)%s\n",
+                fmt, variant, static_cast<long long>(cols), static_cast<long long>(rows), n_seq,
+                e.max_abs, e.max_rel, k_tol, e.n_bad ? "  FAIL" : "");
+}
+
+template <class F>
+void check_shape(int64_t cols, int64_t rows, uint64_t seed, bool all_variants) {
+    constexpr DType t = F::dtype;
+    const char* fmt = gdn::dtype_name(t).data();
+    const int max_seq = 4;
+    const auto wg_h = random_matrix(t, rows, cols, seed);
+    const auto wu_h = random_matrix(t, rows, cols, seed + 1);
+    const auto x_h = gdn::test::random_floats(static_cast<size_t>(max_seq * cols), seed + 2);
+    const auto nw_h = gdn::test::random_floats(static_cast<size_t>(cols), seed + 3, 0.5f, 1.5f);
+    const auto resid_h = gdn::test::random_floats(static_cast<size_t>(max_seq * rows), seed + 4);
+    const float eps = 1e-6f;
+
+    DeviceBuffer<std::byte> wg(wg_h), wu(wu_h);
+    DeviceBuffer<float> x(x_h), nw(nw_h), resid(resid_h), y(static_cast<size_t>(max_seq * rows));
+
+    const std::vector<double> xd(x_h.begin(), x_h.end());
+    const std::vector<double> xn = normed(x_h, nw_h, max_seq, cols, eps);
+    const Products g_plain = reference_products(t, wg_h, rows, cols, xd, max_seq);
+    const Products g_norm = reference_products(t, wg_h, rows, cols, xn, max_seq);
+    const Products u_norm = all_variants ? reference_products(t, wu_h, rows, cols, xn, max_seq)
+                                         : Products{};
+
+    for (int n_seq : {1, max_seq}) {
+        const size_t n = static_cast<size_t>(n_seq * rows);
+        gdn::kernels::GemvParams p;
+        p.w = wg.get();
+        p.type = t;
+        p.rows = rows;
+        p.cols = cols;
+        p.x = x.get();
+        p.y = y.get();
+        p.n_seq = n_seq;
+        std::vector<double> want(n), scale(n);
+
+        // plain
+        y.poison();
+        gdn::kernels::launch_gemv<F>(p, nullptr);
+        GDN_CUDA_CHECK(cudaDeviceSynchronize());
+        for (size_t i = 0; i < n; ++i) { want[i] = g_plain.dot[i]; scale[i] = g_plain.scale[i]; }
+        auto got = y.download();
+        got.resize(n);
+        auto e = gdn::test::compare(got, want, scale, k_tol);
+        report(fmt, "plain", cols, rows, n_seq, e);
+        CHECK(e.n_bad == 0);
+        if (!all_variants) continue;
+
+        // RMSNorm prologue
+        y.poison();
+        p.norm_w = nw.get();
+        p.norm_eps = eps;
+        gdn::kernels::launch_gemv<F>(p, nullptr);
+        GDN_CUDA_CHECK(cudaDeviceSynchronize());
+        for (size_t i = 0; i < n; ++i) { want[i] = g_norm.dot[i]; scale[i] = g_norm.scale[i]; }
+        got = y.download();
+        got.resize(n);
+        e = gdn::test::compare(got, want, scale, k_tol);
+        report(fmt, "rmsnorm", cols, rows, n_seq, e);
+        CHECK(e.n_bad == 0);
+
+        // residual epilogue: n_seq 1 into a separate y, n_seq 4 in place (y == resid)
+        y.poison();
+        p.norm_w = nullptr;
+        if (n_seq == 1) {
+            p.resid = resid.get();
+        } else {
+            y.upload(resid_h);
+            p.resid = y.get();
+        }
+        gdn::kernels::launch_gemv<F>(p, nullptr);
+        GDN_CUDA_CHECK(cudaDeviceSynchronize());
+        for (size_t i = 0; i < n; ++i) {
+            want[i] = resid_h[i] + g_plain.dot[i];
+            scale[i] = g_plain.scale[i] + std::fabs(resid_h[i]);
+        }
+        got = y.download();
+        got.resize(n);
+        e = gdn::test::compare(got, want, scale, k_tol);
+        report(fmt, n_seq == 1 ? "resid" : "resid-inplace", cols, rows, n_seq, e);
+        CHECK(e.n_bad == 0);
+        p.resid = nullptr;
+
+        // gate/up with RMSNorm: h = silu(g) * u
+        y.poison();
+        p.w_up = wu.get();
+        p.norm_w = nw.get();
+        gdn::kernels::launch_gemv_gate_up<F>(p, nullptr);
+        GDN_CUDA_CHECK(cudaDeviceSynchronize());
+        for (size_t i = 0; i < n; ++i) {
+            const double g = g_norm.dot[i], u = u_norm.dot[i];
+            const double sig = 1.0 / (1.0 + std::exp(-g));
+            const double silu = g * sig;
+            const double dsilu = sig * (1.0 + g * (1.0 - sig));
+            want[i] = silu * u;
+            scale[i] = std::fabs(dsilu * u) * g_norm.scale[i] + std::fabs(silu) * u_norm.scale[i] + 1e-30;
+        }
+        got = y.download();
+        got.resize(n);
+        e = gdn::test::compare(got, want, scale, k_tol);
+        report(fmt, "gate_up+norm", cols, rows, n_seq, e);
+        CHECK(e.n_bad == 0);
+        p.w_up = nullptr;
+        p.norm_w = nullptr;
+    }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("gemv matches the float64 reference at Qwen3.5 shapes", "[gemv]", gdn::f32,
+                   gdn::f16, gdn::bf16, gdn::q8_0, gdn::q4_0, gdn::q4_k, gdn::q6_k) {
+    // (cols = inputs, rows = outputs): 0.8B MLP up / down, 9B MLP up, 27B down (q6_k rows are
+    // then not 16-byte aligned), an odd row count, and a small LM head
+    check_shape<TestType>(1024, 3584, 11, true);
+    check_shape<TestType>(3584, 1024, 12, true);
+    check_shape<TestType>(4096, 12288, 13, true);
+    check_shape<TestType>(2560, 4097, 14, true);
+    check_shape<TestType>(1024, 8192 + 7, 15, false);
+}
+
+TEST_CASE("gemv over the full Qwen3.5 vocabulary (LM head)", "[gemv]") {
+    check_shape<gdn::q8_0>(1024, 248320, 21, false);
+}
+
+TEST_CASE("gemv launchers reject bad arguments", "[gemv]") {
+    DeviceBuffer<std::byte> w(1 << 16);
+    DeviceBuffer<float> x(4096), y(4096);
+    gdn::kernels::GemvParams p;
+    p.w = w.get();
+    p.type = DType::q8_0;
+    p.rows = 16;
+    p.cols = 1024;
+    p.x = x.get();
+    p.y = y.get();
+    gdn::kernels::launch_gemv(p, nullptr);  // valid
+    GDN_CUDA_CHECK(cudaDeviceSynchronize());
+    auto bad = p;
+    bad.cols = 1000;
+    CHECK_THROWS_WITH(gdn::kernels::launch_gemv(bad, nullptr), Catch::Contains("multiple of 256"));
+    bad = p;
+    bad.n_seq = 9;
+    CHECK_THROWS_WITH(gdn::kernels::launch_gemv(bad, nullptr), Catch::Contains("n_seq"));
+    bad = p;
+    bad.w = w.get() + 2;
+    CHECK_THROWS_WITH(gdn::kernels::launch_gemv(bad, nullptr), Catch::Contains("aligned"));
+    CHECK_THROWS_WITH(gdn::kernels::launch_gemv_gate_up(p, nullptr), Catch::Contains("w_up"));
+    CHECK_THROWS_WITH(gdn::kernels::launch_gemv<gdn::q4_0>(p, nullptr), Catch::Contains("q8_0"));
+    bad = p;
+    bad.x = y.get();
+    CHECK_THROWS_WITH(gdn::kernels::launch_gemv(bad, nullptr), Catch::Contains("overlaps"));
+}
