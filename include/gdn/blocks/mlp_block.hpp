@@ -1,0 +1,44 @@
+// gdn/blocks/mlp_block.hpp - MlpBlock<Quant>: the SwiGLU MLP that follows every mixer.
+// Host-side descriptor; its CPU twin is gdn::ref::mlp_step.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "gdn/blocks/check.hpp"
+#include "gdn/blocks/tags.hpp"
+#include "gdn/core/weights.hpp"
+
+namespace gdn {
+
+template <class Quant>
+struct MlpBlock {
+    static_assert(WeightFormat<Quant>,
+                  "MlpBlock<Quant>: Quant must be a weight format tag (gdn::f32, f16, bf16, q8_0, "
+                  "q4_0, q4_k, q6_k) or gdn::any_format.");
+    using quant_type = Quant;
+
+    [[nodiscard]] static std::string describe() {
+        return "MlpBlock<" + std::string(weight_format_name<Quant>()) + ">";
+    }
+    /// Throws naming the layer and tensor when gate/up/down are not stored as Quant.
+    static void validate(const MlpWeights& w, int64_t layer) {
+        const std::string b = describe();
+        detail::check_projection_format<Quant>(w.gate, layer, b, "mlp.gate");
+        detail::check_projection_format<Quant>(w.up, layer, b, "mlp.up");
+        detail::check_projection_format<Quant>(w.down, layer, b, "mlp.down");
+    }
+};
+
+namespace detail {
+template <class T>
+struct is_mlp_block : std::false_type {};
+template <class Q>
+struct is_mlp_block<MlpBlock<Q>> : std::true_type {};
+}  // namespace detail
+
+template <class T>
+concept MlpBlockType = detail::is_mlp_block<T>::value;
+
+}  // namespace gdn
