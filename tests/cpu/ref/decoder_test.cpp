@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gdn/ref/decoder.hpp"
+#include "naive.hpp"
 #include "ref_test_util.hpp"
 
 using namespace gdn;
@@ -41,6 +42,29 @@ TEST_CASE("RuntimeDecoder runs a tiny model, reset() reproduces the logits", "[r
         REQUIRE(max_abs_diff(logits, first[i]) == 0.0);
     }
     CHECK(dec.deltanet_state(0).data() == state_addr);
+}
+
+TEST_CASE("RuntimeDecoder matches a naive float64 model over 40 steps, both head orders", "[ref][decoder]") {
+    for (HeadOrder order : {HeadOrder::grouped, HeadOrder::tiled}) {
+        ModelConfig c = test::tiny_config(2, 3, order);
+        c.n_layer = 8;  // two DeltaNet/attention groups
+        c.tied_embeddings = order == HeadOrder::tiled;
+        const ModelWeights w = test::random_model(c, 8);
+        ref::RuntimeDecoder dec(w, {.max_ctx = 40});
+        test::NaiveModel naive(w);
+        test::Rng r(9);
+        double worst = 0, max_l = 0;
+        for (int t = 0; t < 40; ++t) {
+            const auto tok = static_cast<int32_t>(r.uniform(0.f, float(c.n_vocab) - 0.01f));
+            const auto got = dec.step(tok);
+            const auto want = naive.step(tok);
+            worst = std::max(worst, max_abs_diff(got, want));
+            max_l = std::max(max_l, test::max_abs<double>(want));
+        }
+        WARN("decoder vs naive model (" << (order == HeadOrder::grouped ? "grouped" : "tiled")
+             << "): max abs logit err " << worst << " (max |logit| " << max_l << ")");
+        CHECK(worst < 1e-4 * max_l);
+    }
 }
 
 TEST_CASE("RuntimeDecoder with WHT on every DeltaNet layer gives the same logits", "[ref][decoder][wht]") {

@@ -8,84 +8,13 @@
 
 #include "gdn/quant/wht.hpp"
 #include "gdn/ref/deltanet.hpp"
+#include "naive.hpp"
 #include "ref_test_util.hpp"
 
 using namespace gdn;
 using gdn::test::max_abs_diff;
 
 namespace {
-
-double silu(double x) { return x / (1.0 + std::exp(-x)); }
-
-/// One layer's recurrence (after the projections) in float64, from the formulas.
-struct NaiveDeltaNet {
-    ModelConfig c;
-    std::vector<float> conv, dt_bias, ssm_a, norm;
-    std::vector<std::vector<float>> history;  // every qkv input so far
-    std::vector<double> S;                    // [Hv][dk][dv]
-
-    NaiveDeltaNet(const ModelConfig& cfg, const ref::DeltaNetParams& p)
-        : c(cfg), conv(p.conv), dt_bias(p.dt_bias), ssm_a(p.ssm_a), norm(p.norm),
-          S(static_cast<size_t>(cfg.ssm_n_v_heads * cfg.ssm_d_k * cfg.ssm_d_v), 0.0) {}
-
-    int64_t key_head(int64_t h) const {
-        const int64_t hk = c.ssm_n_k_heads, r = c.ssm_n_v_heads / hk;
-        return c.v_head_order == HeadOrder::grouped ? h / r : h % hk;
-    }
-
-    std::vector<double> step(const std::vector<float>& qkv, const std::vector<float>& z,
-                             const std::vector<float>& b, const std::vector<float>& a) {
-        history.push_back(qkv);
-        const int64_t K = c.ssm_conv_kernel, dim = c.ssm_conv_dim(), t = int64_t(history.size()) - 1;
-        const int64_t hk = c.ssm_n_k_heads, hv = c.ssm_n_v_heads, dk = c.ssm_d_k, dv = c.ssm_d_v;
-        std::vector<double> u(static_cast<size_t>(dim));
-        for (int64_t ch = 0; ch < dim; ++ch) {
-            double s = 0;
-            for (int64_t j = 0; j < K; ++j) {
-                const int64_t src = t - (K - 1) + j;
-                if (src >= 0) s += double(conv[size_t(ch * K + j)]) * history[size_t(src)][size_t(ch)];
-            }
-            u[size_t(ch)] = silu(s);
-        }
-        std::vector<double> q(u.begin(), u.begin() + hk * dk), k(u.begin() + hk * dk, u.begin() + 2 * hk * dk);
-        for (int64_t h = 0; h < hk; ++h) {
-            double sq = 0, sk = 0;
-            for (int64_t i = 0; i < dk; ++i) {
-                sq += q[size_t(h * dk + i)] * q[size_t(h * dk + i)];
-                sk += k[size_t(h * dk + i)] * k[size_t(h * dk + i)];
-            }
-            for (int64_t i = 0; i < dk; ++i) {
-                q[size_t(h * dk + i)] *= 1.0 / std::sqrt(sq + 1e-6) / std::sqrt(double(dk));
-                k[size_t(h * dk + i)] *= 1.0 / std::sqrt(sk + 1e-6);
-            }
-        }
-        std::vector<double> y(static_cast<size_t>(hv * dv));
-        for (int64_t h = 0; h < hv; ++h) {
-            const int64_t g = key_head(h);
-            const double beta = 1.0 / (1.0 + std::exp(-double(b[size_t(h)])));
-            const double sp = std::log1p(std::exp(double(a[size_t(h)]) + dt_bias[size_t(h)]));
-            const double decay = std::exp(double(ssm_a[size_t(h)]) * sp);
-            double* Sh = S.data() + h * dk * dv;
-            for (int64_t i = 0; i < dk * dv; ++i) Sh[i] *= decay;
-            for (int64_t j = 0; j < dv; ++j) {
-                double m = 0;
-                for (int64_t i = 0; i < dk; ++i) m += Sh[i * dv + j] * k[size_t(g * dk + i)];
-                const double d = beta * (u[size_t(2 * hk * dk + h * dv + j)] - m);
-                for (int64_t i = 0; i < dk; ++i) Sh[i * dv + j] += k[size_t(g * dk + i)] * d;
-            }
-            std::vector<double> o(static_cast<size_t>(dv), 0.0);
-            double ss = 0;
-            for (int64_t j = 0; j < dv; ++j) {
-                for (int64_t i = 0; i < dk; ++i) o[size_t(j)] += Sh[i * dv + j] * q[size_t(g * dk + i)];
-                ss += o[size_t(j)] * o[size_t(j)];
-            }
-            const double inv = 1.0 / std::sqrt(ss / double(dv) + double(c.rms_eps));
-            for (int64_t j = 0; j < dv; ++j)
-                y[size_t(h * dv + j)] = norm[size_t(j)] * o[size_t(j)] * inv * silu(z[size_t(h * dv + j)]);
-        }
-        return y;
-    }
-};
 
 ref::DeltaNetParams random_params(const ModelConfig& c, test::Rng& r) {
     ref::DeltaNetParams p;
@@ -113,7 +42,7 @@ TEST_CASE("deltanet_recurrence matches the naive recurrence, both head orders, H
             const ModelConfig c = test::tiny_config(2, ratio, order);
             test::Rng r(uint32_t(100 + ratio * 2 + (order == HeadOrder::tiled)));
             const ref::DeltaNetParams p = random_params(c, r);
-            NaiveDeltaNet naive(c, p);
+            test::NaiveDeltaNet naive(c, p);
             ref::Workspace ws(c, 1);
             std::vector<float> conv_state(size_t((c.ssm_conv_kernel - 1) * c.ssm_conv_dim()), 0.f);
             std::vector<float> state(size_t(c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v), 0.f);
