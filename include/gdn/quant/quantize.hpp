@@ -59,7 +59,7 @@ inline void quantize_row_q8_0(const float* src, std::byte* dst, int64_t n) {
     for (int64_t i = 0; i < n / 32; ++i) {
         BlockQ8_0 b;
         quantize_block_q8_0(src + 32 * i, b);
-        std::memcpy(dst + i * sizeof b, &b, sizeof b);
+        std::memcpy(dst + i * static_cast<int64_t>(sizeof b), &b, sizeof b);
     }
 }
 
@@ -69,7 +69,7 @@ inline void quantize_row_q4_0(const float* src, std::byte* dst, int64_t n) {
     for (int64_t i = 0; i < n / 32; ++i) {
         BlockQ4_0 b;
         quantize_block_q4_0(src + 32 * i, b);
-        std::memcpy(dst + i * sizeof b, &b, sizeof b);
+        std::memcpy(dst + i * static_cast<int64_t>(sizeof b), &b, sizeof b);
     }
 }
 
