@@ -19,6 +19,7 @@
 #include "gdn/core/weights.hpp"
 #include "gdn/quant/wht.hpp"
 #include "gdn/ref/conv.hpp"
+#include "gdn/ref/eigen.hpp"
 #include "gdn/ref/norm.hpp"
 #include "gdn/ref/tensor_ops.hpp"
 #include "gdn/ref/workspace.hpp"

@@ -6,9 +6,8 @@
 #include <cstdint>
 #include <span>
 
-#include <Eigen/Core>
-
 #include "gdn/core/error.hpp"
+#include "gdn/ref/eigen.hpp"
 #include "gdn/ref/tensor_ops.hpp"
 
 namespace gdn::ref {
