@@ -88,6 +88,14 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
+def cast(w: Weights, dtype) -> Weights:
+    """The same weights stored as `dtype` (decode then computes in it: np.float32 shows
+    how far plain float32 arithmetic lands from the float64 logits)."""
+    f = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731
+    return Weights(w.config, f(w.tok_embd), f(w.output_norm), f(w.output),
+                   [{k: f(v) for k, v in L.items()} for L in w.layers])
+
+
 def decode(w: Weights, tokens: np.ndarray, a_in_float32: bool = False) -> np.ndarray:
     """Logits [n_tokens, n_vocab] (float64) of feeding `tokens` one at a time.
     a_in_float32 rounds the decay-gate input a to float32 first, as transformers does
@@ -97,6 +105,7 @@ def decode(w: Weights, tokens: np.ndarray, a_in_float32: bool = False) -> np.nda
     kh_of = c.key_heads()
     n_rep = c.n_head // c.n_head_kv
     half = c.n_rot // 2
+    dt = w.tok_embd.dtype
     inv_freq = c.rope_theta ** (-np.arange(half, dtype=np.float64) * 2.0 / c.n_rot)
 
     conv_state = {}
@@ -107,12 +116,12 @@ def decode(w: Weights, tokens: np.ndarray, a_in_float32: bool = False) -> np.nda
         if c.is_attention(il):
             k_cache[il], v_cache[il] = [], []
         else:
-            conv_state[il] = np.zeros((c.conv_dim, c.ssm_conv_kernel - 1))
-            ssm_state[il] = np.zeros((hv, dk, dv))  # [Hv, dk, dv]
+            conv_state[il] = np.zeros((c.conv_dim, c.ssm_conv_kernel - 1), dtype=dt)
+            ssm_state[il] = np.zeros((hv, dk, dv), dtype=dt)  # [Hv, dk, dv]
 
     out = np.empty((len(tokens), c.n_vocab))
     for pos, tok in enumerate(tokens):
-        x = w.tok_embd[int(tok)].astype(np.float64)
+        x = w.tok_embd[int(tok)].copy()
         for il, L in enumerate(w.layers):
             h = _rms(x, c.rms_eps) * L["attn_norm"]
             if c.is_attention(il):
@@ -123,7 +132,7 @@ def decode(w: Weights, tokens: np.ndarray, a_in_float32: bool = False) -> np.nda
                 q = _rms(q, c.rms_eps) * L["q_norm"]
                 k = _rms(k, c.rms_eps) * L["k_norm"]
                 ang = pos * inv_freq
-                cos, sin = np.cos(ang), np.sin(ang)
+                cos, sin = np.cos(ang).astype(dt), np.sin(ang).astype(dt)
                 for t in (q, k):
                     a, b = t[:, :half].copy(), t[:, half : c.n_rot].copy()
                     t[:, :half] = a * cos - b * sin
@@ -132,7 +141,7 @@ def decode(w: Weights, tokens: np.ndarray, a_in_float32: bool = False) -> np.nda
                 v_cache[il].append(v)
                 K = np.stack(k_cache[il], axis=1)  # [Hkv, T, hd]
                 V = np.stack(v_cache[il], axis=1)
-                o = np.empty((c.n_head, c.head_dim))
+                o = np.empty((c.n_head, c.head_dim), dtype=dt)
                 for hh in range(c.n_head):
                     s = K[hh // n_rep] @ q[hh] / np.sqrt(c.head_dim)
                     p = np.exp(s - s.max())
@@ -146,7 +155,7 @@ def decode(w: Weights, tokens: np.ndarray, a_in_float32: bool = False) -> np.nda
                 beta = 1.0 / (1.0 + np.exp(-(L["beta"] @ h)))
                 a = L["alpha"] @ h
                 if a_in_float32:
-                    a = a.astype(np.float32).astype(np.float64)
+                    a = a.astype(np.float32).astype(dt)
                 g = L["ssm_a"] * _softplus(a + L["dt_bias"])
                 win = np.concatenate([conv_state[il], qkv[:, None]], axis=1)  # [conv_dim, K]
                 conv_state[il] = win[:, 1:]
