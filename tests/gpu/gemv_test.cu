@@ -2,6 +2,8 @@
 // rows dequantised on the host by gdn::dequantize_row (gdn/quant), then summed in double.
 // Tolerance: |gpu - ref| <= 1e-4 * S, where S is the row's sum |w_i| |x_i| (plus |resid|, and
 // the first-order propagation through silu(g) * u for gate/up): float32 accumulation.
+// Embedding rows are checked against gdn::dequantize_row (relative 1e-6: the device may fuse
+// scale * q - min into one FMA), the standalone RMSNorm against float64 (relative 1e-5).
 // Every case: random weights (real quantised blocks, or random bytes with sane f16 scales for
 // the K-quants), random x, NaN-poisoned outputs, n_seq 1 and 4.
 #include <catch2/catch.hpp>
@@ -13,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "gdn/kernels/embedding.cuh"
 #include "gdn/kernels/gemv.cuh"
+#include "gdn/kernels/norm.cuh"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/half.hpp"
 #include "gdn/quant/quantize.hpp"
@@ -253,4 +257,76 @@ TEST_CASE("gemv launchers reject bad arguments", "[gemv]") {
     bad = p;
     bad.x = y.get();
     CHECK_THROWS_WITH(gdn::kernels::launch_gemv(bad, nullptr), Catch::Contains("overlaps"));
+}
+
+TEMPLATE_TEST_CASE("embedding rows equal the host dequantisation", "[embedding]", gdn::f32, gdn::f16,
+                   gdn::bf16, gdn::q8_0, gdn::q4_0, gdn::q4_k, gdn::q6_k) {
+    constexpr DType t = TestType::dtype;
+    const int64_t n_vocab = 1001, n_embd = 2560;  // q6_k rows of 2100 bytes: any 2-byte offset
+    const auto table_h = random_matrix(t, n_vocab, n_embd, 31);
+    const std::vector<int32_t> tok_h = {0, 517, 1000, 3, 1001, -1};  // last two out of range
+    const int n_seq = static_cast<int>(tok_h.size());
+    DeviceBuffer<std::byte> table(table_h);
+    DeviceBuffer<int32_t> tok(tok_h);
+    DeviceBuffer<float> out(static_cast<size_t>(n_seq * n_embd));
+    out.poison();
+    auto p = gdn::kernels::embedding_params(gdn::TensorView{"tok_embd", t, {n_embd, n_vocab, 1, 1}, 2,
+                                                            table.get()});
+    p.token = tok.get();
+    p.out = out.get();
+    p.n_seq = n_seq;
+    gdn::kernels::launch_embedding(p, nullptr);
+    GDN_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto got = out.download();
+    const int64_t rb = gdn::dtype_row_bytes(t, n_embd);
+    std::vector<float> want(static_cast<size_t>(n_embd));
+    double max_rel = 0;
+    long bad = 0;
+    for (int s = 0; s < n_seq; ++s) {
+        const int32_t id = tok_h[s];
+        if (id < 0 || id >= n_vocab) {
+            for (int64_t c = 0; c < n_embd; ++c) bad += !std::isnan(got[s * n_embd + c]);
+            continue;
+        }
+        gdn::dequantize_row(t, table_h.data() + id * rb, want.data(), n_embd);
+        for (int64_t c = 0; c < n_embd; ++c) {
+            const double g = got[s * n_embd + c], w = want[c];
+            const double rel = std::fabs(g - w) / (std::fabs(w) + 1e-3);
+            if (!(rel <= 1e-6)) ++bad;
+            max_rel = std::max(max_rel, std::isfinite(g) ? rel : 1e30);
+        }
+    }
+    std::printf("embedding %-5s n_embd %lld: max rel %.3e (tol 1e-6), out-of-range rows NaN\n",
+                gdn::dtype_name(t).data(), static_cast<long long>(n_embd), max_rel);
+    CHECK(bad == 0);
+}
+
+TEST_CASE("standalone RMSNorm matches float64, in place and out of place", "[norm]") {
+    for (int64_t n : {1024, 5120, 256}) {
+        const int64_t rows = 4;
+        const auto x_h = gdn::test::random_floats(static_cast<size_t>(rows * n), 41 + n, -3.f, 3.f);
+        const auto w_h = gdn::test::random_floats(static_cast<size_t>(n), 42 + n, 0.5f, 1.5f);
+        DeviceBuffer<float> x(x_h), w(w_h), y(static_cast<size_t>(rows * n));
+        for (bool in_place : {false, true}) {
+            y.poison();
+            if (in_place) y.upload(x_h);
+            gdn::kernels::RmsNormParams p;
+            p.x = in_place ? y.get() : x.get();
+            p.w = w.get();
+            p.y = y.get();
+            p.n = n;
+            p.n_rows = rows;
+            gdn::kernels::launch_rms_norm(p, nullptr);
+            GDN_CUDA_CHECK(cudaDeviceSynchronize());
+            const auto got = y.download();
+            const std::vector<double> want = normed(x_h, w_h, static_cast<int>(rows), n, 1e-6);
+            std::vector<double> scale(want.size());
+            for (size_t i = 0; i < want.size(); ++i) scale[i] = std::fabs(want[i]) + 1e-6;
+            const auto e = gdn::test::compare(got, want, scale, 1e-5);
+            std::printf("rms_norm n %5lld rows %lld %-12s: max abs %.3e max rel %.3e (tol 1e-5)\n",
+                        static_cast<long long>(n), static_cast<long long>(rows),
+                        in_place ? "in place" : "out of place", e.max_abs, e.max_rel);
+            CHECK(e.n_bad == 0);
+        }
+    }
 }
