@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <queue>
 #include <span>
 #include <string>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "gdn/core/error.hpp"
+#include "gdn/io/gguf.hpp"
 #include "gdn/io/unicode.hpp"
 
 namespace gdn::io {
@@ -171,6 +173,31 @@ struct TokenizerVocab {
     bool add_eos = false;  // tokenizer.ggml.add_eos_token
 };
 
+/// The tokenizer.ggml.* keys of a GGUF file. Missing arrays, ids of a non-integer type
+/// and token types that are not i32 are gdn::Errors naming the key.
+inline TokenizerVocab tokenizer_vocab_from_gguf(const GgufFile& f) {
+    TokenizerVocab v;
+    v.model = f.get_string("tokenizer.ggml.model");
+    v.pre = f.find_string("tokenizer.ggml.pre").value_or("default");
+    v.tokens = f.get_array<std::string>("tokenizer.ggml.tokens");
+    v.merges = f.find_array<std::string>("tokenizer.ggml.merges").value_or(std::vector<std::string>{});
+    v.token_types = f.find_array<int32_t>("tokenizer.ggml.token_type").value_or(std::vector<int32_t>{});
+    const auto id = [&](const char* key) -> int32_t {
+        const std::optional<int64_t> x = f.find_int(key);
+        if (!x) return -1;
+        GDN_CHECK(*x >= 0 && *x < static_cast<int64_t>(v.tokens.size()), "gguf key '", key, "' = ", *x,
+                  " is not a token id (the vocabulary has ", v.tokens.size(), ")");
+        return static_cast<int32_t>(*x);
+    };
+    v.bos_id = id("tokenizer.ggml.bos_token_id");
+    v.eos_id = id("tokenizer.ggml.eos_token_id");
+    v.eot_id = id("tokenizer.ggml.eot_token_id");
+    v.pad_id = id("tokenizer.ggml.padding_token_id");
+    v.add_bos = f.find<bool>("tokenizer.ggml.add_bos_token").value_or(false);
+    v.add_eos = f.find<bool>("tokenizer.ggml.add_eos_token").value_or(false);
+    return v;
+}
+
 struct EncodeOptions {
     bool add_special = false;   // prepend BOS / append EOS where the vocabulary asks for them
     bool parse_special = true;  // match CONTROL tokens' text (USER_DEFINED always match)
@@ -183,6 +210,8 @@ struct DecodeOptions {
 class Tokenizer {
 public:
     explicit Tokenizer(TokenizerVocab vocab) : vocab_(std::move(vocab)) { build(); }
+
+    static Tokenizer from_gguf(const GgufFile& f) { return Tokenizer(tokenizer_vocab_from_gguf(f)); }
 
     /// text -> ids. Never fails: every byte has a token.
     std::vector<int32_t> encode(std::string_view text, EncodeOptions opt = {}) const {

@@ -18,6 +18,10 @@ namespace gdn::test {
 
 inline std::filesystem::path tokenizer_data_dir() {
     if (const char* env = std::getenv("GDN_TOKENIZER_DATA")) return env;
+#ifdef GDN_TEST_DATA_DIR
+    if (std::filesystem::exists(std::filesystem::path(GDN_TEST_DATA_DIR) / "tokenizer/qwen35.vocab"))
+        return std::filesystem::path(GDN_TEST_DATA_DIR) / "tokenizer";
+#endif
     const std::filesystem::path here = std::filesystem::path(__FILE__).parent_path();
     const std::filesystem::path candidates[] = {here / "../../data/tokenizer", "tests/data/tokenizer",
                                                 "../tests/data/tokenizer", "../../tests/data/tokenizer"};
