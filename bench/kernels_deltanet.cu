@@ -53,7 +53,7 @@ double copy_bandwidth(cudaStream_t stream) {
 
 /// Microseconds per call of the step at this shape.
 template <class StateT, bool UseWHT>
-double time_step(int hk, int hv, int n_seq, cudaStream_t stream, int* layers_out) {
+double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int* layers_out) {
     constexpr int kD = 128;
     const int64_t conv_dim = int64_t(2 * hk + hv) * kD;
     const size_t state_elems = size_t(n_seq) * hv * kD * kD;
@@ -82,6 +82,7 @@ double time_step(int hk, int hv, int n_seq, cudaStream_t stream, int* layers_out
     p.qkv = qkv; p.z = z; p.b = b; p.a = a;
     p.conv_w = conv_w; p.dt_bias = dt; p.ssm_a = ssm_a; p.norm_w = norm_w;
     p.pos = pos; p.y = y;
+    p.split = split;
 
     cudaGraph_t graph;
     cudaGraphExec_t exec;
@@ -123,13 +124,20 @@ template <class StateT, bool UseWHT>
 void table(const char* model, int hk, int hv, double copy_gbs, cudaStream_t stream) {
     std::printf("\n%s  Hk=%d Hv=%d  state=%s wht=%d\n", model, hk, hv,
                 sizeof(StateT) == 4 ? "f32" : "bf16", int(UseWHT));
-    std::printf("%6s %7s %10s %10s %8s\n", "n_seq", "layers", "us/call", "GB/s", "% copy");
+    std::printf("%6s %7s | %27s | %27s\n", "", "", "split 1 (block per head)", "split 4 (cluster per head)");
+    std::printf("%6s %7s | %8s %9s %8s | %8s %9s %8s\n", "n_seq", "layers", "us/call", "GB/s",
+                "% copy", "us/call", "GB/s", "% copy");
     for (int n_seq : {1, 2, 4, 8, 16, 32, 64, 128, 256}) {
         int layers = 0;
-        const double us = time_step<StateT, UseWHT>(hk, hv, n_seq, stream, &layers);
         const double bytes = 2.0 * double(hv) * 128 * 128 * sizeof(StateT) * n_seq;
-        const double gbs = bytes / (us * 1e-6) / 1e9;
-        std::printf("%6d %7d %10.2f %10.1f %7.1f%%\n", n_seq, layers, us, gbs, 100.0 * gbs / copy_gbs);
+        std::printf("%6d", n_seq);
+        for (int split : {1, gdn::kernels::kDeltaNetSplit}) {
+            const double us = time_step<StateT, UseWHT>(hk, hv, n_seq, split, stream, &layers);
+            const double gbs = bytes / (us * 1e-6) / 1e9;
+            if (split == 1) std::printf(" %7d", layers);
+            std::printf(" | %8.2f %9.1f %7.1f%%", us, gbs, 100.0 * gbs / copy_gbs);
+        }
+        std::printf("\n");
     }
 }
 

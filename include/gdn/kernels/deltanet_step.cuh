@@ -9,13 +9,22 @@
 //   S <- exp(g) S;  d = beta (v - S^T k);  S <- S + k d^T  (in place);  o = S^T q
 //   y = norm_w * o * rsqrt(mean(o^2) + eps) * silu(z)       per value head
 //
-// Grid:  (Hv, n_seq); one block per (value head, sequence).
+// Grid:  (Hv * split, n_seq). split = 1 (the default): one block per (value head, sequence).
+//        split = 4 (opt-in, sm_90+): a cluster of 4 blocks per head, each owning 32 value
+//        columns of S; the gated norm's sum of o^2 is exchanged through DSMEM. Measured on
+//        H200 (bench/kernels_deltanet.cu, graph-replayed, state from HBM): split 4 gains 4% at
+//        Hv*n_seq = 16 (6.68 vs 6.96 us) and loses everywhere else (2x slower from 64 blocks
+//        up: every block repeats the conv/norm prologue), so auto never picks it.
+// Speed (H200, f32 state, copy = 4.27 TB/s): ~7 us per call at batch 1 (launch + the
+//        dependent pos -> conv ring -> norms -> reduction chain); 59-66% of copy bandwidth at
+//        batch 32 and 69-72% at batch 256 (bf16 state: 43-48% / 50-56%).
 // Block: 256 threads (8 warps). Each thread owns a 16-byte column chunk of S (4 float or
-//        8 bf16 values) in 16 (float) or 8 (bf16) rows, held in registers for the step.
+//        8 bf16 values) in 16 (f32) or 8 (bf16) rows with split 1, 4 or 2 rows with split 4,
+//        held in registers for the whole step.
 // Bytes per call: state 2 * Hv*dk*dv * sizeof(StateT) * n_seq (each element read once and
 //        written once, 16-byte coalesced accesses), plus per sequence ~conv_dim*4*(1 + 3r)
-//        of projection input and conv history (r = Hv/Hk re-reads of shared q/k channels),
-//        conv_dim*4 of new conv column, 4*(Hv*dv) z in and 4*(Hv*dv) y out.
+//        of projection input and conv history (r = Hv/Hk re-reads of shared q/k channels,
+//        times split), conv_dim*4 of new conv column, 4*(Hv*dv) z in and 4*(Hv*dv) y out.
 //
 // The state update is fused algebraically: with gS = exp(g) S,
 //   S^T k and S^T q are reduced in ONE pass over the loaded (old) S, then
@@ -32,7 +41,7 @@
 //             Race freedom: several blocks (the r value heads sharing a key head) read the
 //             same q/k channels, but no block reads slot t % 4 during step t, and exactly
 //             one block writes it (for q/k channels the first value head of the key head,
-//             for v channels the head itself). The next step is a later kernel, so its
+//             for v channels the head itself; with split 4, the cluster's first block). The next step is a later kernel, so its
 //             reads are ordered after this step's writes. A fresh sequence starts from an
 //             all-zero ring (and pos 0); conv_ring_from_history/conv_ring_to_history convert
 //             from/to the reference's [3, conv_dim] "last inputs, oldest first" layout.
@@ -43,6 +52,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cuda_bf16.h>
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include "gdn/core/config.hpp"
@@ -66,6 +76,7 @@ struct DeltaNetStepParams {
     int d_v = 128;      ///< must be 128
     HeadOrder order = HeadOrder::tiled;
     float norm_eps = 1e-6f;  ///< eps of the gated RMSNorm
+    int split = 0;           ///< value-column split per head: 0 = auto (1), 1, or kDeltaNetSplit
 
     const float* qkv = nullptr;    ///< [n_seq, conv_dim]  projection before the conv: q | k | v
     const float* z = nullptr;      ///< [n_seq, Hv*dv]     output gate (silu)
@@ -186,43 +197,51 @@ __device__ GDN_FORCEINLINE void conv4(const float* __restrict__ x_in, float* rin
         s = fmaf(w[e][3], xs[e], s);
         u[e] = silu(s);
     }
-    if (write) *reinterpret_cast<float4*>(ring + (t & 3) * conv_dim + c0) = x;
+    if (write) __stwb(reinterpret_cast<float4*>(ring + (t & 3) * conv_dim + c0), x);
 }
 
 }  // namespace detail
 
+/// Value columns per block: 1 = a block owns a whole head; kSplit > 1 = a cluster of kSplit
+/// blocks shares a head, each owning dv/kSplit columns of S (more blocks at small batch).
+inline constexpr int kDeltaNetSplit = 4;
+
 /// The kernel body; see the file comment. Dk = Dv = 128, 256 threads.
-template <class StateT, bool UseWHT>
+template <class StateT, bool UseWHT, int kSplit>
 struct DeltaNetStep {
     static constexpr int kDk = 128;
     static constexpr int kDv = 128;
     static constexpr int kThreads = 256;
     static constexpr int kWarps = kThreads / 32;
+    static constexpr int kCols = kDv / kSplit;               // value columns of this block
     using Chunk = detail::StateChunk<StateT>;
     static constexpr int kVec = Chunk::kElems;               // state values per 16-byte access
-    static constexpr int kLanesPerRow = kDv / kVec;          // 32 (float) or 16 (bf16)
+    static constexpr int kLanesPerRow = kCols / kVec;        // threads per row of the slice
     static constexpr int kRowsPerPass = kThreads / kLanesPerRow;
-    static constexpr int kPasses = kDk / kRowsPerPass;       // rows per thread: 16 or 8
+    static constexpr int kPasses = kDk / kRowsPerPass;       // rows per thread
 
+    static_assert(kSplit == 1 || kSplit == 2 || kSplit == 4, "kSplit must be 1, 2 or 4");
     static_assert(sizeof(StateT) * kVec == 16, "a state chunk is one 16-byte access");
     static_assert(kLanesPerRow <= 32 && 32 % kLanesPerRow == 0,
-                  "a warp must cover whole rows of the state");
+                  "a warp must cover whole rows of the state slice");
     static_assert(kDk % kRowsPerPass == 0, "the block must tile the key rows evenly");
-    static_assert(kDv <= kThreads && kDv % 32 == 0, "one thread per value column in the epilogue");
+    static_assert(kCols <= kThreads && kCols % 32 == 0, "one thread per value column in the epilogue");
 
     struct SharedStorage {
         float q[kDk];
         float k[kDk];
         float v[kDv];
-        float d[kDv];
-        float red[kWarps][2][kDv];  // per warp partial (S^T k, S^T q)
-        float o_sq[kDv / 32];       // per warp partial sum of o^2
+        float d[kCols];
+        float red[kWarps][2][kCols];  // per warp partial (S^T k, S^T q)
+        float o_sq[kCols / 32];       // per warp partial sum of o^2
+        float o_part;                 // this block's sum of o^2 (read by the cluster)
         float decay, beta, kq;
     };
 
     __device__ GDN_FORCEINLINE void operator()(const DeltaNetStepParams<StateT>& p,
                                                SharedStorage& sh) const {
-        const int h = blockIdx.x;
+        const int h = blockIdx.x / kSplit;
+        const int part = blockIdx.x % kSplit;  // == rank in the cluster
         const int seq = blockIdx.y;
         const int tid = threadIdx.x;
         const int warp = tid / 32;
@@ -231,14 +250,20 @@ struct DeltaNetStep {
         const int hv = p.n_v_heads;
         const int ratio = hv / hk;
         const int kh = p.order == HeadOrder::grouped ? h / ratio : h % hk;
-        // The first value head of each key head writes the q/k channels' new conv column.
-        const bool qk_writer = p.order == HeadOrder::grouped ? h % ratio == 0 : h < hk;
+        // The first value head of each key head writes the q/k channels' new conv column;
+        // of a cluster, only its first block writes.
+        const bool v_writer = part == 0;
+        const bool qk_writer = v_writer && (p.order == HeadOrder::grouped ? h % ratio == 0 : h < hk);
         const int64_t conv_dim = 2 * int64_t(hk) * kDk + int64_t(hv) * kDv;
+        const int col0 = part * kCols;  // first value column of this block
 
-        // 1. Issue every state load first: they have no dependency, and their latency hides
-        //    behind the conv / norm / gate work below.
+        // 1. Issue every state load first (after the position, which the conv-ring addresses
+        //    wait for): they have no dependency, and their latency hides behind the conv /
+        //    norm / gate work below.
+        const int t = p.pos[seq];
         StateT* s_head = p.state + (int64_t(seq) * hv + h) * (int64_t(kDk) * kDv);
-        const int col = (tid % kLanesPerRow) * kVec;
+        const int lcol = (tid % kLanesPerRow) * kVec;  // column within the slice
+        const int col = col0 + lcol;
         const int row0 = tid / kLanesPerRow;
         uint4 raw[kPasses];
 #pragma unroll
@@ -247,14 +272,13 @@ struct DeltaNetStep {
 
         // Epilogue operands, also prefetched now.
         float z_j = 0.f, w_j = 0.f;
-        if (tid < kDv) {
+        if (tid < kCols) {
             const int64_t zs = p.z_stride ? p.z_stride : int64_t(hv) * kDv;
-            z_j = p.z[seq * zs + h * kDv + tid];
-            w_j = __ldg(p.norm_w + tid);
+            z_j = p.z[seq * zs + h * kDv + col0 + tid];
+            w_j = __ldg(p.norm_w + col0 + tid);
         }
 
         // 2. conv + silu + norms: warp 0 builds q and k (and k.q), warp 1 v, warp 2 the gates.
-        const int t = p.pos[seq];
         const int64_t qkv_s = p.qkv_stride ? p.qkv_stride : conv_dim;
         const float* x_in = p.qkv + seq * qkv_s;
         float* ring = p.conv_ring + int64_t(seq) * kDeltaNetConvKernel * conv_dim;
@@ -290,7 +314,7 @@ struct DeltaNetStep {
         } else if (warp == 1) {
             float v[4];
             detail::conv4(x_in, ring, p.conv_w, conv_dim,
-                          2 * int64_t(hk) * kDk + int64_t(h) * kDv + lane * 4, t, true, v);
+                          2 * int64_t(hk) * kDk + int64_t(h) * kDv + lane * 4, t, v_writer, v);
             *reinterpret_cast<float4*>(sh.v + lane * 4) = make_float4(v[0], v[1], v[2], v[3]);
         } else if (warp == 2 && lane == 0) {
             const int64_t bs = p.b_stride ? p.b_stride : hv;
@@ -330,9 +354,9 @@ struct DeltaNetStep {
         if (lane < kLanesPerRow) {
 #pragma unroll
             for (int e = 0; e < kVec; e += 4) {
-                *reinterpret_cast<float4*>(&sh.red[warp][0][col + e]) =
+                *reinterpret_cast<float4*>(&sh.red[warp][0][lcol + e]) =
                     make_float4(acc_k[e], acc_k[e + 1], acc_k[e + 2], acc_k[e + 3]);
-                *reinterpret_cast<float4*>(&sh.red[warp][1][col + e]) =
+                *reinterpret_cast<float4*>(&sh.red[warp][1][lcol + e]) =
                     make_float4(acc_q[e], acc_q[e + 1], acc_q[e + 2], acc_q[e + 3]);
             }
         }
@@ -341,23 +365,27 @@ struct DeltaNetStep {
         // 4. Per value column j: d_j and o_j; block sum of o^2 for the gated norm.
         const float decay = sh.decay;
         float o_j = 0.f;
-        if (tid < kDv) {
+        if (tid < kCols) {
             float sk = 0.f, sq = 0.f;
 #pragma unroll
             for (int w = 0; w < kWarps; ++w) { sk += sh.red[w][0][tid]; sq += sh.red[w][1][tid]; }
-            const float d = sh.beta * (sh.v[tid] - decay * sk);
+            const float d = sh.beta * (sh.v[col0 + tid] - decay * sk);
             o_j = fmaf(d, sh.kq, decay * sq);
             sh.d[tid] = d;
             const float o2 = detail::warp_sum(o_j * o_j);
             if (lane == 0) sh.o_sq[warp] = o2;
         }
         __syncthreads();
+        float ss = 0.f;
+#pragma unroll
+        for (int w = 0; w < kCols / 32; ++w) ss += sh.o_sq[w];
+        if (kSplit > 1 && tid == 0) sh.o_part = ss;
 
         // 5. S <- decay S + k d^T, written where it was read.
         float d_c[kVec];
 #pragma unroll
         for (int e = 0; e < kVec; e += 4) {
-            const float4 dv4 = *reinterpret_cast<const float4*>(sh.d + col + e);
+            const float4 dv4 = *reinterpret_cast<const float4*>(sh.d + lcol + e);
             d_c[e] = dv4.x; d_c[e + 1] = dv4.y; d_c[e + 2] = dv4.z; d_c[e + 3] = dv4.w;
         }
 #pragma unroll
@@ -368,33 +396,61 @@ struct DeltaNetStep {
             Chunk::unpack(raw[r], s);
 #pragma unroll
             for (int e = 0; e < kVec; ++e) s[e] = fmaf(ki, d_c[e], decay * s[e]);
-            *reinterpret_cast<uint4*>(s_head + i * kDv + col) = Chunk::pack(s);
+            // __stwb: a plain uint4 assignment was split into four 4-byte stores (nvcc 13).
+            __stwb(reinterpret_cast<uint4*>(s_head + i * kDv + col), Chunk::pack(s));
         }
 
-        if (tid < kDv) {
-            float ss = 0.f;
+        // 6. Gated RMSNorm over the whole head: the cluster adds its blocks' sums of o^2.
+        if constexpr (kSplit > 1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+            cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+            cluster.sync();  // every block's o_part is written
+            if (tid < kCols) {
+                ss = 0.f;
 #pragma unroll
-            for (int w = 0; w < kDv / 32; ++w) ss += sh.o_sq[w];
+                for (int r = 0; r < kSplit; ++r) ss += *cluster.map_shared_rank(&sh.o_part, r);
+            }
+            cluster.sync();  // no block leaves while another still reads its o_part
+#else
+            __trap();  // clusters need sm_90; the launcher never picks kSplit > 1 below it
+#endif
+        }
+        if (tid < kCols) {
             const float inv = rsqrtf(ss * (1.f / kDv) + p.norm_eps);
             const int64_t ys = p.y_stride ? p.y_stride : int64_t(hv) * kDv;
-            p.y[seq * ys + h * kDv + tid] = w_j * (o_j * inv) * detail::silu(z_j);
+            p.y[seq * ys + h * kDv + col0 + tid] = w_j * (o_j * inv) * detail::silu(z_j);
         }
     }
 };
 
-template <class StateT, bool UseWHT>
-__global__ void __launch_bounds__(DeltaNetStep<StateT, UseWHT>::kThreads, 2)
+template <class StateT, bool UseWHT, int kSplit>
+__global__ void __launch_bounds__(DeltaNetStep<StateT, UseWHT, kSplit>::kThreads, 2)
     deltanet_step_kernel(const DeltaNetStepParams<StateT> p) {
-    using Step = DeltaNetStep<StateT, UseWHT>;
+    using Step = DeltaNetStep<StateT, UseWHT, kSplit>;
     __shared__ typename Step::SharedStorage sh;
     Step{}(p, sh);
+}
+
+/// The column split a launch uses: `p.split` when set, else 1 (split 4 measured slower at
+/// every shape but the smallest; see the file comment).
+template <class StateT>
+int deltanet_step_split(const DeltaNetStepParams<StateT>& p) {
+    if (p.split == 0 || p.split == 1) return 1;
+    GDN_CHECK(p.split == kDeltaNetSplit, "deltanet_step: split must be 0 (auto), 1 or ",
+              kDeltaNetSplit, ", got ", p.split);
+    int dev = 0, major = 0;
+    GDN_CUDA_CHECK(cudaGetDevice(&dev));
+    GDN_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    GDN_CHECK(major >= 9, "deltanet_step: split ", p.split,
+              " needs thread-block clusters (sm_90+), device is sm_", major, "x");
+    return p.split;
 }
 
 /// Checks the arguments (gdn::Error naming the bad one) and enqueues the step on `stream`.
 /// No host synchronisation, allocation or device read: safe inside CUDA graph capture.
 template <class StateT, bool UseWHT>
 void launch_deltanet_step(const DeltaNetStepParams<StateT>& p, cudaStream_t stream) {
-    using Step = DeltaNetStep<StateT, UseWHT>;
+    using Step = DeltaNetStep<StateT, UseWHT, 1>;
     GDN_CHECK(p.n_seq > 0 && p.n_seq <= 65535, "deltanet_step: n_seq must be in [1, 65535], got ",
               p.n_seq);
     GDN_CHECK(p.n_k_heads > 0 && p.n_v_heads > 0, "deltanet_step: head counts must be positive, got Hk=",
@@ -431,8 +487,24 @@ void launch_deltanet_step(const DeltaNetStepParams<StateT>& p, cudaStream_t stre
     GDN_CHECK(p.a_stride == 0 || p.a_stride >= p.n_v_heads, "deltanet_step: a_stride ", p.a_stride,
               " < Hv ", p.n_v_heads);
 
-    const dim3 grid(p.n_v_heads, p.n_seq);
-    deltanet_step_kernel<StateT, UseWHT><<<grid, Step::kThreads, 0, stream>>>(p);
+    const int split = deltanet_step_split(p);
+    if (split == 1) {
+        deltanet_step_kernel<StateT, UseWHT, 1>
+            <<<dim3(p.n_v_heads, p.n_seq), Step::kThreads, 0, stream>>>(p);
+    } else {
+        cudaLaunchConfig_t cfg{};
+        cfg.gridDim = dim3(p.n_v_heads * kDeltaNetSplit, p.n_seq);
+        cfg.blockDim = dim3(Step::kThreads);
+        cfg.stream = stream;
+        cudaLaunchAttribute attr{};
+        attr.id = cudaLaunchAttributeClusterDimension;
+        attr.val.clusterDim.x = kDeltaNetSplit;
+        attr.val.clusterDim.y = 1;
+        attr.val.clusterDim.z = 1;
+        cfg.attrs = &attr;
+        cfg.numAttrs = 1;
+        GDN_CUDA_CHECK(cudaLaunchKernelEx(&cfg, deltanet_step_kernel<StateT, UseWHT, kDeltaNetSplit>, p));
+    }
     GDN_CHECK_LAUNCH("deltanet_step_kernel");
 }
 
