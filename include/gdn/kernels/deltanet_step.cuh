@@ -99,7 +99,7 @@ struct DeltaNetStepParams {
     }
 };
 
-namespace detail {
+namespace deltanet_detail {
 
 /// 16 bytes of state <-> float values.
 template <class StateT>
@@ -200,7 +200,7 @@ __device__ GDN_FORCEINLINE void conv4(const float* __restrict__ x_in, float* rin
     if (write) __stwb(reinterpret_cast<float4*>(ring + (t & 3) * conv_dim + c0), x);
 }
 
-}  // namespace detail
+}  // namespace deltanet_detail
 
 /// Value columns per block: 1 = a block owns a whole head; kSplit > 1 = a cluster of kSplit
 /// blocks shares a head, each owning dv/kSplit columns of S (more blocks at small batch).
@@ -214,7 +214,7 @@ struct DeltaNetStep {
     static constexpr int kThreads = 256;
     static constexpr int kWarps = kThreads / 32;
     static constexpr int kCols = kDv / kSplit;               // value columns of this block
-    using Chunk = detail::StateChunk<StateT>;
+    using Chunk = deltanet_detail::StateChunk<StateT>;
     static constexpr int kVec = Chunk::kElems;               // state values per 16-byte access
     static constexpr int kLanesPerRow = kCols / kVec;        // threads per row of the slice
     static constexpr int kRowsPerPass = kThreads / kLanesPerRow;
@@ -284,15 +284,15 @@ struct DeltaNetStep {
         float* ring = p.conv_ring + int64_t(seq) * kDeltaNetConvKernel * conv_dim;
         if (warp == 0) {
             float q[4], k[4];
-            detail::conv4(x_in, ring, p.conv_w, conv_dim, int64_t(kh) * kDk + lane * 4, t,
+            deltanet_detail::conv4(x_in, ring, p.conv_w, conv_dim, int64_t(kh) * kDk + lane * 4, t,
                           qk_writer, q);
-            detail::conv4(x_in, ring, p.conv_w, conv_dim, int64_t(hk + kh) * kDk + lane * 4, t,
+            deltanet_detail::conv4(x_in, ring, p.conv_w, conv_dim, int64_t(hk + kh) * kDk + lane * 4, t,
                           qk_writer, k);
             float qq = 0.f, kk = 0.f;
 #pragma unroll
             for (int e = 0; e < 4; ++e) { qq = fmaf(q[e], q[e], qq); kk = fmaf(k[e], k[e], kk); }
-            qq = detail::warp_sum(qq);
-            kk = detail::warp_sum(kk);
+            qq = deltanet_detail::warp_sum(qq);
+            kk = deltanet_detail::warp_sum(kk);
             constexpr float kQScale = 0.08838834764831845f;  // 1/sqrt(dk)
             const float qn = rsqrtf(qq + 1e-6f) * kQScale;
             const float kn = rsqrtf(kk + 1e-6f);
@@ -304,16 +304,16 @@ struct DeltaNetStep {
                 kq = fmaf(k[e], q[e], kq);
             }
             if constexpr (UseWHT) {
-                detail::warp_fwht128(q, lane);
-                detail::warp_fwht128(k, lane);
+                deltanet_detail::warp_fwht128(q, lane);
+                deltanet_detail::warp_fwht128(k, lane);
             }
-            kq = detail::warp_sum(kq);  // rotation-invariant: taken before H
+            kq = deltanet_detail::warp_sum(kq);  // rotation-invariant: taken before H
             *reinterpret_cast<float4*>(sh.q + lane * 4) = make_float4(q[0], q[1], q[2], q[3]);
             *reinterpret_cast<float4*>(sh.k + lane * 4) = make_float4(k[0], k[1], k[2], k[3]);
             if (lane == 0) sh.kq = kq;
         } else if (warp == 1) {
             float v[4];
-            detail::conv4(x_in, ring, p.conv_w, conv_dim,
+            deltanet_detail::conv4(x_in, ring, p.conv_w, conv_dim,
                           2 * int64_t(hk) * kDk + int64_t(h) * kDv + lane * 4, t, v_writer, v);
             *reinterpret_cast<float4*>(sh.v + lane * 4) = make_float4(v[0], v[1], v[2], v[3]);
         } else if (warp == 2 && lane == 0) {
@@ -372,7 +372,7 @@ struct DeltaNetStep {
             const float d = sh.beta * (sh.v[col0 + tid] - decay * sk);
             o_j = fmaf(d, sh.kq, decay * sq);
             sh.d[tid] = d;
-            const float o2 = detail::warp_sum(o_j * o_j);
+            const float o2 = deltanet_detail::warp_sum(o_j * o_j);
             if (lane == 0) sh.o_sq[warp] = o2;
         }
         __syncthreads();
@@ -418,7 +418,7 @@ struct DeltaNetStep {
         if (tid < kCols) {
             const float inv = rsqrtf(ss * (1.f / kDv) + p.norm_eps);
             const int64_t ys = p.y_stride ? p.y_stride : int64_t(hv) * kDv;
-            p.y[seq * ys + h * kDv + col0 + tid] = w_j * (o_j * inv) * detail::silu(z_j);
+            p.y[seq * ys + h * kDv + col0 + tid] = w_j * (o_j * inv) * deltanet_detail::silu(z_j);
         }
     }
 };
