@@ -21,13 +21,8 @@
 #include <vector>
 
 #include "gdn/core/error.hpp"
-#include "gdn/ref/decoder.hpp"
-#if __has_include("gdn/io/qwen35.hpp")
 #include "gdn/io/qwen35.hpp"
-#define GDN_LOGITS_HAVE_LOADER 1
-#else  // the loader lands separately; until then the tool says so instead of breaking the build
-#define GDN_LOGITS_HAVE_LOADER 0
-#endif
+#include "gdn/ref/decoder.hpp"
 
 #ifndef GDN_WITH_CUDA
 #define GDN_WITH_CUDA 0
@@ -150,16 +145,8 @@ void decode_cuda([[maybe_unused]] const gdn::ModelWeights& w, [[maybe_unused]] c
 #endif
 }
 
-inline gdn::ModelWeights load_model(const std::string& path) {
-#if GDN_LOGITS_HAVE_LOADER
-    return gdn::io::load_qwen35(path);
-#else
-    gdn::fail("cannot load '", path, "': this gdn-logits was built without gdn/io/qwen35.hpp");
-#endif
-}
-
 inline void run(const Args& a) {
-    const gdn::ModelWeights w = load_model(a.model);
+    const gdn::ModelWeights w = gdn::io::load_qwen35(a.model);
     std::ofstream out(a.out, std::ios::binary | std::ios::trunc);
     GDN_CHECK(out.good(), "--out: cannot create '", a.out, "': ", std::strerror(errno));
     size_t rows = 0;

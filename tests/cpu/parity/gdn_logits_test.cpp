@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#if __has_include("gdn/io/qwen35.hpp")  // the loader lands separately; until then, say so
 #define GDN_LOGITS_NO_MAIN
 #include "../../../examples/gdn_logits.cpp"
 #include "parity_util.hpp"
@@ -124,8 +123,3 @@ TEST_CASE("gdn-logits: every bad argument or file is one line and exit code 1", 
     if (f != nullptr) std::fclose(f);
     std::remove(out.c_str());
 }
-#else
-TEST_CASE("gdn-logits needs gdn/io/qwen35.hpp", "[parity][gdn-logits]") {
-    WARN("SKIPPED: gdn/io/qwen35.hpp (gdn::io::load_qwen35) is not in this tree yet");
-}
-#endif
