@@ -19,6 +19,7 @@
 #include "gdn/kernels/attention_decode.cuh"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/half.hpp"
+#include "gdn/quant/quantize.hpp"
 #include "gdn/quant/wht.hpp"
 #include "gdn/ref/attention.hpp"
 #include "gdn/ref/norm.hpp"
@@ -38,12 +39,13 @@ constexpr double kTolOwn = 2e-4;
 // A host simulation of these inputs (600 positions, 160 heads, quantised K/V vs float)
 // gave worst per-head errors of 9e-4 (f16), 2.1e-2 (q8_0) and 0.39 (q4_0; 0.30 with wht):
 // attention outputs are small averages of many V rows, so q4_0's rounding is large
-// relative to them. The tolerances leave about 2x (the tight check is the kernel's test).
+// relative to them. Measured on an H200 (whole-step normalisation): 9.5e-4, 2.1e-2, 0.29.
+// The tolerances leave about 2x (the tight check is the kernel's own test).
 template <class Kv>
 constexpr double tol_exact() {
     if constexpr (std::is_same_v<Kv, gdn::f16>) return 4e-3;
     else if constexpr (std::is_same_v<Kv, gdn::q8_0>) return 6e-2;
-    else return 0.6;
+    else return 0.5;
 }
 
 template <class Kv>
@@ -73,12 +75,18 @@ void dequant_row(const uint8_t* row, float* out) {
 }
 
 struct NormErr {
-    double max_err = 0, max_want = 0;
+    double max_err = 0, max_want = 0, worst_want = 0;
+    size_t n = 0, worst = 0;  ///< elements seen, index of the largest error
     [[nodiscard]] double rel() const { return max_want > 0 ? max_err / max_want : max_err; }
     void add(float got, double want) {
         const double e = std::isfinite(got) ? std::fabs(double(got) - want) : INFINITY;
-        max_err = std::max(max_err, e);
+        if (!(e <= max_err)) {
+            max_err = e;
+            worst = n;
+            worst_want = want;
+        }
         max_want = std::max(max_want, std::fabs(want));
+        ++n;
     }
 };
 
@@ -234,11 +242,18 @@ void run_case(const Case& cs) {
         }
         worst_exact.max_err = std::max(worst_exact.max_err, e_exact.rel());
         worst_own.max_err = std::max(worst_own.max_err, e_own.rel());
-        INFO("step " << step << " window " << p.window_len << ": error vs reference "
-                     << e_exact.rel() << " (tol " << tol_exact<Kv>() << "), vs own K/V "
-                     << e_own.rel() << " (tol " << kTolOwn << ")");
-        REQUIRE(e_exact.rel() <= tol_exact<Kv>());
-        REQUIRE(e_own.rel() <= kTolOwn);
+        const bool ok = e_exact.rel() <= tol_exact<Kv>() && e_own.rel() <= kTolOwn;
+        if (!ok) {
+            std::printf("FAILED FAWindow %d kv %s rot %d H %d Hkv %d n_seq %d step %d window %d: "
+                        "error vs reference %.4g (tol %.3g) at %zu (got %.6g want %.6g), vs own "
+                        "K/V %.4g (tol %.3g)\n",
+                        FAWindow, kv_name<Kv>(), int(Rot), H, Hkv, S, step, p.window_len,
+                        e_exact.rel(), tol_exact<Kv>(), e_exact.worst, double(out[e_exact.worst]),
+                        e_exact.worst_want, e_own.rel(), kTolOwn);
+        }
+        CHECK(e_exact.rel() <= tol_exact<Kv>());
+        CHECK(e_own.rel() <= kTolOwn);
+        if (!ok) return;
     }
 
     // Rows never appended still hold the poison: the kernel wrote nowhere else.
@@ -271,7 +286,105 @@ void run_all_shapes() {
     }
 }
 
+/// One step at position 0 from a poisoned cache: the appended V row must equal the host
+/// quantiser's bytes exactly (no arithmetic before it), the K row must decode to the host's
+/// normed, rotated (and WHT-rotated) k within one quantisation step, and the output must be
+/// decoded V times sigmoid(gate) (a single position has softmax weight 1).
+template <class Kv, KvRotation Rot>
+void check_append() {
+    constexpr int row_bytes = gdn::kernels::kv_row_bytes_v<Kv>;
+    const int H = 8, Hkv = 2, S = 2, max_ctx = 64, G = H / Hkv;
+    const auto qn = gdn::test::random_floats(kHd, 21, 0.8f, 2.f);
+    const auto kn = gdn::test::random_floats(kHd, 22, 0.8f, 2.f);
+    const auto q = gdn::test::random_floats(size_t(S) * 2 * H * kHd, 23, -1.f, 1.f);
+    const auto k = gdn::test::random_floats(size_t(S) * Hkv * kHd, 24, -1.f, 1.f);
+    const auto v = gdn::test::random_floats(size_t(S) * Hkv * kHd, 25, -1.f, 1.f);
+    DeviceBuffer<float> d_qn(qn), d_kn(kn), d_q(q), d_k(k), d_v(v), d_out(size_t(S) * H * kHd);
+    DeviceBuffer<int32_t> d_pos(std::vector<int32_t>(size_t(S), 0));
+    DeviceBuffer<uint8_t> d_kc(size_t(S) * max_ctx * Hkv * row_bytes),
+        d_vc(size_t(S) * max_ctx * Hkv * row_bytes),
+        d_ws(gdn::kernels::attention_workspace_bytes(S, H, Hkv));
+    d_kc.poison();
+    d_vc.poison();
+    d_out.poison();
+    gdn::kernels::attention_workspace_init(d_ws.get(), S, H, Hkv, nullptr);
+    AttentionDecodeParams p;
+    p.q_proj = d_q.get(); p.k = d_k.get(); p.v = d_v.get();
+    p.q_norm = d_qn.get(); p.k_norm = d_kn.get(); p.pos = d_pos.get();
+    p.k_cache = d_kc.get(); p.v_cache = d_vc.get(); p.out = d_out.get(); p.workspace = d_ws.get();
+    p.n_seq = S; p.n_head = H; p.n_head_kv = Hkv; p.max_ctx = max_ctx; p.window_len = 64;
+    gdn::kernels::launch_attention_decode<64, Kv, Rot>(p, nullptr);
+    GDN_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto kc = d_kc.download(), vc = d_vc.download();
+    const auto out = d_out.download();
+
+    size_t v_bad = 0, k_bad = 0, o_bad = 0;
+    double k_worst = 0, o_worst = 0;
+    std::vector<std::byte> host(row_bytes);
+    std::vector<float> kh(kHd), dec(kHd), vdec(kHd);
+    for (int s = 0; s < S; ++s) {
+        for (int h = 0; h < Hkv; ++h) {
+            const size_t src = (size_t(s) * Hkv + h) * kHd;
+            const size_t row = (size_t(s) * max_ctx * Hkv + h) * row_bytes;  // position 0
+            gdn::quant::quantize_row(Kv::dtype, v.data() + src, host.data(), kHd);
+            for (int b = 0; b < row_bytes; ++b) {
+                if (std::to_integer<uint8_t>(host[size_t(b)]) != vc[row + size_t(b)]) {
+                    if (v_bad < 4) {
+                        std::printf("append %s: V byte %d of seq %d head %d is %u, host %u\n",
+                                    kv_name<Kv>(), b, s, h, unsigned(vc[row + size_t(b)]),
+                                    unsigned(std::to_integer<uint8_t>(host[size_t(b)])));
+                    }
+                    ++v_bad;
+                }
+            }
+            gdn::ref::rms_norm(std::span<const float>(k.data() + src, kHd), kn, 1e-6f, kh);
+            gdn::ref::rope_neox(kh, 64, 1e7f, 0);
+            if constexpr (Rot == KvRotation::wht) gdn::quant::wht<kHd>(kh.data());
+            dequant_row<Kv>(kc.data() + row, dec.data());
+            for (int i = 0; i < kHd; ++i) {
+                // one quantisation step of i's block (f16: its rounding)
+                float step = 0;
+                if constexpr (std::is_same_v<Kv, gdn::f16>) {
+                    step = 1e-3f * std::fabs(kh[size_t(i)]) + 1e-6f;
+                } else {
+                    uint16_t d;
+                    std::memcpy(&d, kc.data() + row + size_t(i / 32) * sizeof(typename Kv::block_type), 2);
+                    step = 1.01f * std::fabs(gdn::quant::f16_to_f32(d)) + 1e-6f;
+                }
+                const double e = std::fabs(double(dec[size_t(i)]) - kh[size_t(i)]);
+                k_worst = std::max(k_worst, e / step);
+                k_bad += !(e <= step);
+            }
+            dequant_row<Kv>(vc.data() + row, vdec.data());
+            for (int g = 0; g < G; ++g) {
+                const int qh = h * G + g;
+                for (int i = 0; i < kHd; ++i) {
+                    const double gate = q[(size_t(s) * H + qh) * 2 * kHd + kHd + size_t(i)];
+                    const double want = vdec[size_t(i)] / (1.0 + std::exp(-gate));
+                    const double e = std::fabs(out[(size_t(s) * H + qh) * kHd + size_t(i)] - want);
+                    o_worst = std::max(o_worst, e);
+                    o_bad += !(e <= 1e-6);
+                }
+            }
+        }
+    }
+    std::printf("attention_decode append %-4s %-4s: V bytes differing %zu (want 0), K worst "
+                "error %.3g quantisation steps (tol 1), out worst abs error %.3g (tol 1e-6)\n",
+                kv_name<Kv>(), Rot == KvRotation::wht ? "wht" : "-", v_bad, k_worst, o_worst);
+    CHECK(v_bad == 0);
+    CHECK(k_bad == 0);
+    CHECK(o_bad == 0);
+}
+
 }  // namespace
+
+TEST_CASE("attention decode: the appended K/V rows and a one-position step", "[attention]") {
+    check_append<gdn::f16, KvRotation::none>();
+    check_append<gdn::q8_0, KvRotation::none>();
+    check_append<gdn::q8_0, KvRotation::wht>();
+    check_append<gdn::q4_0, KvRotation::none>();
+    check_append<gdn::q4_0, KvRotation::wht>();
+}
 
 TEST_CASE("attention decode, f16 KV", "[attention]") {
     run_all_shapes<64, gdn::f16, KvRotation::none>();

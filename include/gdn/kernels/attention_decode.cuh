@@ -367,7 +367,10 @@ GDN_DEVICE GDN_FORCEINLINE void load_v(gdn::q4_0, const uint8_t* row, int lane, 
 }
 
 // ---- append: store one [hd] row from shared memory in the KV format -----------------------
-// Threads [t0, t0 + 256) of the block take part; x is shared, dst global.
+// All 256 threads call it; x is shared, dst global (2-byte aligned: blocks are 34 or 18 bytes).
+// Quantised blocks are written as 16-bit words built with integer ops: storing the block
+// byte by byte from the quantiser's struct lost the low byte of the f16 scale on sm_90
+// (H200, CUDA 13: every d came out with its low byte 0, while the PTX looked right).
 
 template <class Kv>
 GDN_DEVICE GDN_FORCEINLINE void store_row(const float* x, uint8_t* dst, int t) {
@@ -377,17 +380,26 @@ GDN_DEVICE GDN_FORCEINLINE void store_row(const float* x, uint8_t* dst, int t) {
         if (t < kAttnHeadDim / 32) {
             quant::BlockQ8_0 b;
             quant::quantize_block_q8_0(x + 32 * t, b);
-            const uint8_t* src = reinterpret_cast<const uint8_t*>(&b);
-            uint8_t* out = dst + sizeof(b) * t;
-            for (int i = 0; i < static_cast<int>(sizeof(b)); ++i) out[i] = src[i];
+            uint16_t* out = reinterpret_cast<uint16_t*>(dst + sizeof(b) * t);  // 17 words
+            out[0] = b.d;
+#pragma unroll
+            for (int i = 0; i < 16; ++i) {
+                const uint32_t lo = static_cast<uint8_t>(b.qs[2 * i]);
+                const uint32_t hi = static_cast<uint8_t>(b.qs[2 * i + 1]);
+                out[1 + i] = static_cast<uint16_t>(lo | (hi << 8));
+            }
         }
     } else {
         if (t < kAttnHeadDim / 32) {
             quant::BlockQ4_0 b;
             quant::quantize_block_q4_0(x + 32 * t, b);
-            const uint8_t* src = reinterpret_cast<const uint8_t*>(&b);
-            uint8_t* out = dst + sizeof(b) * t;
-            for (int i = 0; i < static_cast<int>(sizeof(b)); ++i) out[i] = src[i];
+            uint16_t* out = reinterpret_cast<uint16_t*>(dst + sizeof(b) * t);  // 9 words
+            out[0] = b.d;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                out[1 + i] = static_cast<uint16_t>(static_cast<uint32_t>(b.qs[2 * i]) |
+                                                   (static_cast<uint32_t>(b.qs[2 * i + 1]) << 8));
+            }
         }
     }
 }
