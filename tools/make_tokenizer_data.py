@@ -18,8 +18,11 @@ real Hugging Face tokenizer.json). For each vocabulary it writes
 qwen35: Qwen3.5's vocabulary. The ranks file is turned into GGUF arrays the way
   llama.cpp's convert script sees them after transformers' tiktoken conversion: token
   id = rank, text = bytes through the GPT-2 byte-to-unicode map, one merge per token
-  found by running byte-level BPE on the token's bytes with ranks below its own, the
-  33 added tokens after the ranks, "[PAD<id>]" unused tokens up to 248320. The
+  found by running byte-level BPE on the token's bytes with ranks below its own (232
+  tokens that BPE cannot reach from their own bytes get none: 247556 merges, where the
+  published Qwen3.5 GGUFs carry 247587; on Qwen3's real tokenizer.json this rule
+  reproduces all 151387 merges exactly), the 33 added tokens after the ranks (CONTROL
+  when they look like <|...|>, else USER_DEFINED), "[PAD<id>]" unused tokens up to 248320. The
   expected ids come from `tokenizers` running a tokenizer.json built from the same
   arrays with the qwen35 split regex, and are cross-checked against `tiktoken`
   (Qwen's own encoder) on the same strings.

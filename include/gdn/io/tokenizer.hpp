@@ -317,7 +317,7 @@ public:
 
     /// The bytes one token stands for (what decode appends for it).
     std::string_view piece(int32_t id, DecodeOptions opt = {}) const {
-        check_id(id, 0);
+        check_id(id);
         const auto type = token_type(id);
         if (!opt.special && (type == TokenType::control || type == TokenType::unknown)) return {};
         const auto i = static_cast<size_t>(id);
@@ -325,8 +325,12 @@ public:
     }
 
     int32_t n_tokens() const { return static_cast<int32_t>(vocab_.tokens.size()); }
-    const std::string& token_text(int32_t id) const { check_id(id, 0); return vocab_.tokens[static_cast<size_t>(id)]; }
+    const std::string& token_text(int32_t id) const {
+        check_id(id);
+        return vocab_.tokens[static_cast<size_t>(id)];
+    }
     TokenType token_type(int32_t id) const {
+        check_id(id);
         return vocab_.token_types.empty() ? TokenType::normal
                                           : static_cast<TokenType>(vocab_.token_types[static_cast<size_t>(id)]);
     }
@@ -345,6 +349,9 @@ public:
     const std::vector<int32_t>& eog_ids() const { return eog_; }
 
 private:
+    void check_id(int32_t id) const {
+        if (id < 0 || id >= n_tokens()) fail("token id ", id, " is out of range [0, ", n_tokens(), ")");
+    }
     void check_id(int32_t id, size_t pos) const {
         if (id < 0 || id >= n_tokens())
             fail("token id ", id, " at position ", pos, " is out of range [0, ", n_tokens(), ")");

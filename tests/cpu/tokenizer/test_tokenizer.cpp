@@ -259,7 +259,9 @@ TEST_CASE("tokenizer: bad ids and bad vocabularies are gdn::Error naming what", 
     CHECK_THROWS_AS(tok.decode(bad), gdn::Error);
     CHECK_THROWS_WITH(tok.decode(bad), Catch::Contains("248320") && Catch::Contains("position 2"));
     CHECK_THROWS_WITH(tok.decode(Ids{-5}), Catch::Contains("-5"));
-    CHECK_THROWS_WITH(tok.piece(300000), Catch::Contains("300000"));
+    CHECK_THROWS_WITH(tok.piece(300000), Catch::Contains("token id 300000 is out of range [0, 248320)"));
+    CHECK_THROWS_WITH(tok.token_text(-2), Catch::Contains("-2"));
+    CHECK_THROWS_WITH(tok.token_type(248320), Catch::Contains("248320"));
     StreamDecoder stream(tok);
     CHECK_THROWS_WITH(stream.push(-1), Catch::Contains("-1"));
 
