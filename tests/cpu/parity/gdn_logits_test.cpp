@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,8 @@ Run run_tool(std::vector<std::string> args) {
 }
 
 std::string temp_path(const char* tag) {
-    return std::string("/tmp/gdn_logits_test_") + tag + "_" + std::to_string(::getpid()) + ".f32";
+    const std::string file = std::string("gdn_logits_test_") + tag + "_" + std::to_string(::getpid()) + ".f32";
+    return (std::filesystem::temp_directory_path() / file).string();
 }
 
 }  // namespace
