@@ -139,7 +139,7 @@ constexpr int attention_window_len(int n_tokens) {
     return (n_tokens + FAWindow - 1) / FAWindow * FAWindow;
 }
 
-namespace detail {
+namespace attention_detail {
 
 struct AttnWorkspaceLayout {
     size_t counters = 0;  // uint32 [n_seq, Hkv]
@@ -161,23 +161,23 @@ GDN_HOST_DEVICE constexpr AttnWorkspaceLayout attn_workspace_layout(int n_seq, i
     return l;
 }
 
-}  // namespace detail
+}  // namespace attention_detail
 
 /// Device bytes the workspace of launch_attention_decode needs; one workspace can serve
 /// every attention layer of a model (launches on one stream run one after another).
 inline size_t attention_workspace_bytes(int n_seq, int n_head, int n_head_kv) {
-    return detail::attn_workspace_layout(n_seq, n_head, n_head_kv).bytes;
+    return attention_detail::attn_workspace_layout(n_seq, n_head, n_head_kv).bytes;
 }
 
 /// Zero the workspace's counters; call once after allocating it (not inside capture).
 inline void attention_workspace_init(void* workspace, int n_seq, int n_head, int n_head_kv,
                                      cudaStream_t stream) {
     GDN_CHECK(workspace != nullptr, "attention_workspace_init: workspace is null");
-    const auto l = detail::attn_workspace_layout(n_seq, n_head, n_head_kv);
+    const auto l = attention_detail::attn_workspace_layout(n_seq, n_head, n_head_kv);
     GDN_CUDA_CHECK(cudaMemsetAsync(workspace, 0, l.ml, stream));
 }
 
-namespace detail {
+namespace attention_detail {
 
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -416,7 +416,7 @@ struct alignas(16) AttnShared {
     int is_last;
 };
 
-}  // namespace detail
+}  // namespace attention_detail
 
 /// The kernel; see the file comment. G = H / Hkv query heads per KV head.
 template <class Kv, KvRotation Rot, int G>
@@ -424,7 +424,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
     attention_decode_kernel(const AttentionDecodeParams p, int chunk) {
     constexpr int hd = kAttnHeadDim;
     constexpr int row_bytes = kv_row_bytes_v<Kv>;
-    __shared__ detail::AttnShared<G> sh;
+    __shared__ attention_detail::AttnShared<G> sh;
 
     const int t = threadIdx.x;
     const int lane = t & 31, warp = t >> 5;
@@ -439,8 +439,8 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
     const bool active = !bad && c0 <= pos;
     const bool owner = active && pos < c1;
 
-    const size_t ml_off = detail::attn_workspace_layout(p.n_seq, nh, hkv).ml;
-    const size_t acc_off = detail::attn_workspace_layout(p.n_seq, nh, hkv).acc;
+    const size_t ml_off = attention_detail::attn_workspace_layout(p.n_seq, nh, hkv).ml;
+    const size_t acc_off = attention_detail::attn_workspace_layout(p.n_seq, nh, hkv).acc;
     uint32_t* counters = reinterpret_cast<uint32_t*>(p.workspace);
     float* ws_ml = reinterpret_cast<float*>(static_cast<uint8_t*>(p.workspace) + ml_off);
     float* ws_acc = reinterpret_cast<float*>(static_cast<uint8_t*>(p.workspace) + acc_off);
@@ -472,7 +472,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
         x[G] = owner ? p.k[(static_cast<size_t>(seq) * hkv + kvh) * hd + t] : 0.f;
 #pragma unroll
         for (int r = 0; r < R; ++r) {
-            const float ss = detail::warp_sum(x[r] * x[r]);
+            const float ss = attention_detail::warp_sum(x[r] * x[r]);
             if (lane == 0) sh.red[warp][r] = ss;
         }
         __syncthreads();
@@ -521,7 +521,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
 #pragma unroll
             for (int r = 0; r < R; ++r) x[r] *= s;
         }
-        const float qscale = rsqrtf(static_cast<float>(hd)) * detail::kLog2e;
+        const float qscale = rsqrtf(static_cast<float>(hd)) * attention_detail::kLog2e;
 #pragma unroll
         for (int g = 0; g < G; ++g) sh.x[g][t] = x[g] * qscale;
         if (owner) {
@@ -530,8 +530,8 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
         }
         __syncthreads();
         if (owner) {
-            detail::store_row<Kv>(sh.x[G], kc + row_off(pos), t);
-            detail::store_row<Kv>(sh.x[G + 1], vc + row_off(pos), t);
+            attention_detail::store_row<Kv>(sh.x[G], kc + row_off(pos), t);
+            attention_detail::store_row<Kv>(sh.x[G + 1], vc + row_off(pos), t);
         }
         __syncthreads();  // the appended row is read below by other threads of this block
 
@@ -543,11 +543,11 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
             float s[G];
 #pragma unroll
             for (int g = 0; g < G; ++g) s[g] = 0.f;
-            if (valid) detail::score_row<G>(Kv{}, kc + row_off(ip), &sh.x[0][0], s);
+            if (valid) attention_detail::score_row<G>(Kv{}, kc + row_off(ip), &sh.x[0][0], s);
 #pragma unroll
             for (int g = 0; g < G; ++g) {
                 const float sv = valid ? s[g] : -INFINITY;
-                const float mt = detail::warp_max(sv);  // finite: lane 0 is valid
+                const float mt = attention_detail::warp_max(sv);  // finite: lane 0 is valid
                 const float mn = fmaxf(m[g], mt);
                 const float alpha = exp2f(m[g] - mn);   // 0 on the first tile (m = -inf)
                 const float pr = valid ? exp2f(sv - mn) : 0.f;
@@ -564,7 +564,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
 #pragma unroll 4
             for (int j = 0; j < nv; ++j) {
                 float vv[8];
-                detail::load_v(Kv{}, vrow + j * vstride, lane, vv);
+                attention_detail::load_v(Kv{}, vrow + j * vstride, lane, vv);
 #pragma unroll
                 for (int g = 0; g < G; ++g) {
                     const float pj = sh.p[warp][j][g];
@@ -579,7 +579,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
     // ---- merge the warps of this block ------------------------------------------------
 #pragma unroll
     for (int g = 0; g < G; ++g) {
-        const float lt = detail::warp_sum(l[g]);
+        const float lt = attention_detail::warp_sum(l[g]);
         if (lane == 0) {
             sh.red[warp][g] = m[g];
             sh.red2[warp][g] = lt;
@@ -600,7 +600,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
             for (int g = 0; g < G; ++g) {
                 const float sc = m[g] == -INFINITY ? 0.f : exp2f(m[g] - bm[g]);
 #pragma unroll
-                for (int e = 0; e < 8; ++e) sh.acc[g][detail::v_dim<Kv>(lane, e)] += acc[g][e] * sc;
+                for (int e = 0; e < 8; ++e) sh.acc[g][attention_detail::v_dim<Kv>(lane, e)] += acc[g][e] * sc;
             }
         }
         __syncthreads();
