@@ -5,6 +5,7 @@
 // name the tensor (or key) and the expected vs found value.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -201,9 +202,10 @@ inline ModelWeights load_qwen35(const GgufFile& f) {
     const int64_t hd = c.head_dim;
     GDN_CHECK(conv_dim == 2 * key_dim + value_dim, "qwen35: internal conv_dim mismatch");
 
-    w.layers.resize(static_cast<size_t>(c.n_layer));
+    // grown layer by layer: a block_count the tensors cannot back fails at its first missing tensor
+    w.layers.reserve(static_cast<size_t>(std::min<int64_t>(c.n_layer, static_cast<int64_t>(f.n_tensors()))));
     for (int64_t i = 0; i < c.n_layer; ++i) {
-        LayerWeights& L = w.layers[static_cast<size_t>(i)];
+        LayerWeights& L = w.layers.emplace_back();
         L.is_attention = c.is_attention(i);
         const std::string kind = L.is_attention ? "layer " + std::to_string(i) + ", full attention"
                                                 : "layer " + std::to_string(i) + ", DeltaNet";

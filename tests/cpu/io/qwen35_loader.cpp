@@ -389,6 +389,9 @@ TEST_CASE("qwen35 loader: architecture and hparam errors name the key and value"
                       set_kv(k, "qwen35.attention.head_count_kv", gdn::io::gguf_encode_array(std::vector<uint32_t>{2, 2, 1}));
                   }),
                   {"'qwen35.attention.head_count_kv'", "item 2 = 1"});
+    // a block_count the tensors cannot back fails at the first missing layer (no huge allocation)
+    require_parts(with([](Kvs& k) { set_kv(k, "qwen35.block_count", gguf_encode(uint32_t{0xfffffff0u})); }),
+                  {"'blk.6.attn_norm.weight'", "missing"});
     // interval 2 makes layers 1, 3, 5 attention: the file's tensors then disagree
     require_parts(with([](Kvs& k) { set_kv(k, "qwen35.full_attention_interval", gguf_encode(uint32_t{2})); }),
                   {"'blk.1.attn_q.weight'", "missing", "layer 1, full attention"});
