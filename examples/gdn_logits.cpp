@@ -27,6 +27,9 @@
 #ifndef GDN_WITH_CUDA
 #define GDN_WITH_CUDA 0
 #endif
+#if GDN_WITH_CUDA
+#include "gdn/schedule/decoder.cuh"
+#endif
 
 namespace gdn_logits {
 
@@ -138,8 +141,15 @@ template <class Emit>
 void decode_cuda([[maybe_unused]] const gdn::ModelWeights& w, [[maybe_unused]] const Args& a,
                  [[maybe_unused]] Emit&& emit) {
 #if GDN_WITH_CUDA
-    // Hook for the CUDA decoder: step it over a.tokens and emit each row of logits.
-    gdn::fail("--backend cuda: the CUDA decoder is not wired into gdn-logits yet");
+    gdn::cuda::DecoderOptions o;
+    GDN_CHECK(a.max_ctx <= (int64_t(1) << 30), "--max-ctx ", a.max_ctx, " is too large");
+    o.max_ctx = static_cast<int>(a.max_ctx);
+    gdn::cuda::RuntimeDecoder dec(w, o);
+    for (const int32_t t : a.tokens) {
+        dec.eval(t);
+        const std::vector<float> row = dec.logits();
+        emit(std::span<const float>(row));
+    }
 #else
     gdn::fail("--backend cuda: this gdn-logits was built without CUDA (GDN_WITH_CUDA=0)");
 #endif

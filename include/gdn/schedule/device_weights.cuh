@@ -3,12 +3,16 @@
 // device allocation (owned by `storage`), so kernels and the host share one description.
 // Large matrices keep their GGUF bytes; the small per-channel vectors (norm weights, conv
 // taps, dt_bias, ssm_a) become float32, which is what the kernels read.
+// A layer's input projections ([qkv|z|b|a] for DeltaNet, [q|k|v] for attention) are laid
+// out back to back when they share type and width, so one GEMV can read them as one matrix
+// (see `adjacent`).
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <vector>
@@ -23,21 +27,32 @@ namespace detail {
 
 constexpr int64_t k_device_align = 256;  // keeps every tensor 16-byte aligned for vector loads
 
-inline int64_t align_up(int64_t n) { return (n + k_device_align - 1) / k_device_align * k_device_align; }
+constexpr int64_t align_up(int64_t n) { return (n + k_device_align - 1) / k_device_align * k_device_align; }
 
 // Plans one device allocation for every distinct tensor (tied embeddings are shared), then
-// copies each tensor to its slot and rewrites the views.
+// copies each tensor to its place and rewrites the views.
 class WeightUploader {
 public:
+    /// One tensor; to_f32 converts it to float32 on the way.
     void add(TensorView* view, bool to_f32) {
         if (view->empty()) return;
-        auto it = slot_of_.find(view->data);
-        if (it == slot_of_.end()) {
-            const int64_t bytes = to_f32 ? view->elems() * int64_t(sizeof(float)) : view->bytes();
-            it = slot_of_.emplace(view->data, Slot{total_, bytes, to_f32, *view}).first;
-            total_ += align_up(bytes);
+        users_.push_back({view, place(*view, to_f32, /*pad=*/true)});
+    }
+
+    /// Matrices placed back to back, without padding, when they share type and width and
+    /// none is placed yet; otherwise each is placed on its own.
+    void add_adjacent(std::initializer_list<TensorView*> views) {
+        bool together = true;
+        for (TensorView* v : views) {
+            together = together && !v->empty() && v->type == (*views.begin())->type &&
+                       v->cols() == (*views.begin())->cols() && !where_.contains(v->data);
         }
-        users_.push_back({view, it->first});
+        if (!together) {
+            for (TensorView* v : views) add(v, false);
+            return;
+        }
+        for (TensorView* v : views) users_.push_back({v, place(*v, false, /*pad=*/false)});
+        total_ = align_up(total_);
     }
 
     std::shared_ptr<const void> upload(cudaStream_t stream) {
@@ -46,26 +61,24 @@ public:
         std::shared_ptr<const void> storage(base, [](const void* p) { cudaFree(const_cast<void*>(p)); });
         auto* dev = static_cast<std::byte*>(base);
         std::vector<float> staging;
-        for (auto& [host, slot] : slot_of_) {
-            const void* src = host;
-            if (slot.to_f32) {
-                staging.resize(static_cast<size_t>(slot.view.elems()));
-                for (int64_t r = 0; r < slot.view.rows(); ++r) {
-                    dequantize_row(slot.view.type, slot.view.row(r), staging.data() + r * slot.view.cols(),
-                                   slot.view.cols());
-                }
+        for (const Copy& c : copies_) {
+            const void* src = c.host.data;
+            if (c.to_f32) {
+                staging.resize(static_cast<size_t>(c.host.elems()));
+                for (int64_t r = 0; r < c.host.rows(); ++r)
+                    dequantize_row(c.host.type, c.host.row(r), staging.data() + r * c.host.cols(), c.host.cols());
                 src = staging.data();
             }
-            GDN_CUDA_CHECK(cudaMemcpyAsync(dev + slot.offset, src, static_cast<size_t>(slot.bytes),
+            GDN_CUDA_CHECK(cudaMemcpyAsync(dev + c.offset, src, static_cast<size_t>(c.bytes),
                                            cudaMemcpyHostToDevice, stream));
-            // staging is reused by the next tensor: wait for this copy first.
-            if (slot.to_f32) GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
+            // staging is reused by the next tensor: let this copy finish first.
+            if (c.to_f32) GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
         }
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
-        for (auto& [view, host] : users_) {
-            const Slot& slot = slot_of_.at(host);
-            view->data = dev + slot.offset;
-            if (slot.to_f32) view->type = DType::f32;
+        for (const auto& [view, index] : users_) {
+            const Copy& c = copies_[index];
+            view->data = dev + c.offset;
+            if (c.to_f32) view->type = DType::f32;
         }
         return storage;
     }
@@ -73,18 +86,43 @@ public:
     [[nodiscard]] int64_t total_bytes() const { return total_; }
 
 private:
-    struct Slot {
+    struct Copy {
+        TensorView host;
         int64_t offset;
         int64_t bytes;
         bool to_f32;
-        TensorView view;  // the host view, for the copy
     };
-    std::map<const std::byte*, Slot> slot_of_;
-    std::vector<std::pair<TensorView*, const std::byte*>> users_;
+
+    size_t place(const TensorView& v, bool to_f32, bool pad) {
+        if (auto it = where_.find(v.data); it != where_.end()) return it->second;
+        const int64_t bytes = to_f32 ? v.elems() * int64_t(sizeof(float)) : v.bytes();
+        copies_.push_back({v, total_, bytes, to_f32});
+        total_ += pad ? align_up(bytes) : bytes;
+        where_.emplace(v.data, copies_.size() - 1);
+        return copies_.size() - 1;
+    }
+
+    std::vector<Copy> copies_;
+    std::map<const std::byte*, size_t> where_;  // host bytes -> copy (dedupes tied tensors)
+    std::vector<std::pair<TensorView*, size_t>> users_;
     int64_t total_ = 0;
 };
 
 }  // namespace detail
+
+/// True when the views are laid out back to back with one type and width, so that they can
+/// be read as one matrix of the summed rows (what upload_weights arranges for a layer's
+/// input projections when it can).
+inline bool adjacent(std::initializer_list<const TensorView*> views) {
+    const TensorView* first = *views.begin();
+    const std::byte* expect = first->data;
+    for (const TensorView* v : views) {
+        if (v->empty() || v->type != first->type || v->cols() != first->cols() || v->data != expect)
+            return false;
+        expect += v->bytes();
+    }
+    return true;
+}
 
 /// A device copy of `host` (same structure, device pointers). Synchronous; done once.
 inline ModelWeights upload_weights(const ModelWeights& host, cudaStream_t stream = nullptr) {
@@ -98,12 +136,14 @@ inline ModelWeights upload_weights(const ModelWeights& host, cudaStream_t stream
         up.add(&l.post_attn_norm, true);
         if (l.is_attention) {
             AttnWeights& a = l.attn;
-            for (TensorView* m : {&a.q, &a.k, &a.v, &a.out}) up.add(m, false);
+            up.add_adjacent({&a.q, &a.k, &a.v});
+            up.add(&a.out, false);
             up.add(&a.q_norm, true);
             up.add(&a.k_norm, true);
         } else {
             DeltaNetWeights& d = l.deltanet;
-            for (TensorView* m : {&d.qkv, &d.z, &d.beta, &d.alpha, &d.out}) up.add(m, false);
+            up.add_adjacent({&d.qkv, &d.z, &d.beta, &d.alpha});
+            up.add(&d.out, false);
             for (TensorView* v : {&d.conv, &d.dt_bias, &d.ssm_a, &d.ssm_norm}) up.add(v, true);
         }
         for (TensorView* m : {&l.mlp.gate, &l.mlp.up, &l.mlp.down}) up.add(m, false);

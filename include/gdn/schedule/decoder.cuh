@@ -1,0 +1,542 @@
+// gdn/schedule/decoder.cuh - the CUDA decoder: weights, DeltaNet/conv state and KV cache
+// allocated once; one decode step is a fixed sequence of fused launches, captured into a
+// CUDA graph and replayed per token.
+//
+// One step (n_seq = 1), launches in order:
+//   embedding(token)                                                  1
+//   per DeltaNet layer: in-proj GEMV [qkv|z|b|a] with attn_norm prologue (fused when the
+//     four matrices share a type, else 4), deltanet_step, out GEMV + residual,
+//     gate/up GEMV with post_attn_norm prologue, down GEMV + residual  5 (8 unfused)
+//   per attention layer: in-proj GEMV [q|k|v] with attn_norm prologue (fused when the three
+//     share a type, else 3), attention_decode, out GEMV + residual, gate/up, down
+//                                                                     5 (7 unfused)
+//   LM head GEMV with output_norm prologue, argmax, advance            3
+// Per-token inputs live in device memory: `token` (read by the embedding, overwritten by
+// argmax) and `pos` (read by the mixers, incremented by `advance`), so the captured graph
+// replays unchanged. The only topology change is the attention grid, fixed by the window
+// padded to FAWindow positions: the graph is re-captured when pos + 1 crosses a multiple
+// of FAWindow, i.e. at most once every FAWindow tokens.
+// Steady-state generation makes no host synchronisation and no allocation per token:
+// generated ids collect in a device ring that is copied back asynchronously in chunks.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "gdn/core/error.hpp"
+#include "gdn/core/weights.hpp"
+#include "gdn/kernels/attention_decode.cuh"
+#include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/deltanet_step.cuh"
+#include "gdn/kernels/embedding.cuh"
+#include "gdn/kernels/gemv.cuh"
+#include "gdn/kernels/sampling.cuh"
+#include "gdn/quant/dispatch.hpp"
+#include "gdn/ref/check.hpp"
+#include "gdn/schedule/device_weights.cuh"
+
+namespace gdn::cuda {
+
+struct DecoderOptions {
+    int max_ctx = 4096;                 ///< positions the KV cache holds
+    DType kv_type = DType::f16;         ///< f16, q8_0 or q4_0
+    bool kv_wht = false;                ///< rotate q/k by the WHT before K is stored
+    bool state_bf16 = false;            ///< DeltaNet state in bf16 instead of float32
+    std::vector<bool> deltanet_wht;     ///< per layer (empty: all off)
+    bool use_graph = true;              ///< false: launch eagerly every step (tests)
+};
+
+namespace detail {
+
+/// Step bookkeeping at the end of a decode step: the chosen token becomes the next input,
+/// is recorded in slot pos % ring_cap of the ring of chosen ids, and pos advances.
+/// grid 1, block 1; 16 bytes moved.
+static __global__ void advance_kernel(int32_t* pos, int32_t* token, const int32_t* next, int32_t* ring,
+                                      int ring_cap) {
+    const int32_t t = *next;
+    const int32_t p = *pos;
+    *token = t;
+    ring[p % ring_cap] = t;
+    *pos = p + 1;
+}
+
+/// A device allocation freed with cudaFree.
+struct DeviceMemory {
+    void* ptr = nullptr;
+    DeviceMemory() = default;
+    explicit DeviceMemory(size_t bytes) { GDN_CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(bytes, 16))); }
+    DeviceMemory(DeviceMemory&& o) noexcept : ptr(std::exchange(o.ptr, nullptr)) {}
+    DeviceMemory& operator=(DeviceMemory&& o) noexcept {
+        std::swap(ptr, o.ptr);
+        return *this;
+    }
+    DeviceMemory(const DeviceMemory&) = delete;
+    DeviceMemory& operator=(const DeviceMemory&) = delete;
+    ~DeviceMemory() {
+        if (ptr) cudaFree(ptr);
+    }
+    template <class T>
+    T* as() const { return static_cast<T*>(ptr); }
+};
+
+}  // namespace detail
+
+/// Decoder for any Qwen3.5-shaped model (runtime shapes and per-tensor quant types),
+/// attention window padded to FAWindow positions.
+template <int FAWindow = 256>
+class BasicDecoder {
+public:
+    static constexpr int fa_window = FAWindow;
+    static constexpr int ring_cap = 256;  ///< generated ids buffered on the device
+
+    BasicDecoder(const ModelWeights& host, DecoderOptions opt = {}) : opt_(std::move(opt)), cfg_(host.config) {
+        ref::check_weights(host);
+        GDN_CHECK(opt_.max_ctx > 0, "cuda decoder: max_ctx must be positive, got ", opt_.max_ctx);
+        GDN_CHECK(opt_.kv_type == DType::f16 || opt_.kv_type == DType::q8_0 || opt_.kv_type == DType::q4_0,
+                  "cuda decoder: KV cache type ", dtype_name(opt_.kv_type), " is not one of f16, q8_0, q4_0");
+        if (opt_.deltanet_wht.empty()) opt_.deltanet_wht.assign(static_cast<size_t>(cfg_.n_layer), false);
+        GDN_CHECK(static_cast<int64_t>(opt_.deltanet_wht.size()) == cfg_.n_layer, "cuda decoder: ",
+                  opt_.deltanet_wht.size(), " WHT flags for ", cfg_.n_layer, " layers");
+        GDN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+        w_ = upload_weights(host, stream_);
+        allocate();
+        reset();
+    }
+
+    ~BasicDecoder() {
+        if (stream_) cudaStreamSynchronize(stream_);
+        if (exec_) cudaGraphExecDestroy(exec_);
+        for (cudaEvent_t e : half_done_)
+            if (e) cudaEventDestroy(e);
+        if (host_ring_) cudaFreeHost(host_ring_);
+        if (stream_) cudaStreamDestroy(stream_);
+    }
+    BasicDecoder(const BasicDecoder&) = delete;
+    BasicDecoder& operator=(const BasicDecoder&) = delete;
+
+    [[nodiscard]] const ModelConfig& config() const { return cfg_; }
+    [[nodiscard]] int64_t position() const { return pos_; }
+    [[nodiscard]] int launches_per_step() const { return launches_; }
+    [[nodiscard]] cudaStream_t stream() const { return stream_; }
+    /// Graph (re-)captures so far: one per FAWindow crossing.
+    [[nodiscard]] int captures() const { return captures_; }
+
+    /// Forget the sequence: zero DeltaNet and conv state, position 0. The KV cache needs no
+    /// clearing: attention masks every position past pos.
+    void reset() {
+        for (auto& l : layers_) {
+            if (l.state.ptr) GDN_CUDA_CHECK(cudaMemsetAsync(l.state.ptr, 0, l.state_bytes, stream_));
+            if (l.conv_ring.ptr) GDN_CUDA_CHECK(cudaMemsetAsync(l.conv_ring.ptr, 0, l.conv_bytes, stream_));
+        }
+        GDN_CUDA_CHECK(cudaMemsetAsync(scalars_.ptr, 0, k_scalar_bytes, stream_));
+        GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        pos_ = 0;
+    }
+
+    /// Run one position with the given token (prompt or forced token). The logits of that
+    /// position stay on the device (logits()); the argmax is the next token (next_token()).
+    void eval(int32_t token) {
+        GDN_CHECK(token >= 0 && token < cfg_.n_vocab, "cuda decoder: token id ", token,
+                  " is out of range [0, ", cfg_.n_vocab, ")");
+        GDN_CUDA_CHECK(cudaMemcpyAsync(token_ptr(), &token, sizeof token, cudaMemcpyHostToDevice, stream_));
+        // The host value above is on this stack frame: finish the copy before returning.
+        GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        run_step();
+    }
+
+    /// Run every prompt token; the prompt is staged on the device once.
+    void prefill(std::span<const int32_t> tokens) {
+        if (tokens.empty()) return;
+        for (int32_t t : tokens)
+            GDN_CHECK(t >= 0 && t < cfg_.n_vocab, "cuda decoder: prompt token id ", t,
+                      " is out of range [0, ", cfg_.n_vocab, ")");
+        detail::DeviceMemory staged(tokens.size_bytes());
+        GDN_CUDA_CHECK(cudaMemcpyAsync(staged.ptr, tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice, stream_));
+        for (size_t i = 0; i < tokens.size(); ++i) {
+            GDN_CUDA_CHECK(cudaMemcpyAsync(token_ptr(), staged.as<int32_t>() + i, sizeof(int32_t),
+                                           cudaMemcpyDeviceToDevice, stream_));
+            run_step();
+        }
+        GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    }
+
+    /// Logits of the last position [n_vocab] (synchronises).
+    [[nodiscard]] std::vector<float> logits() {
+        std::vector<float> out(static_cast<size_t>(cfg_.n_vocab));
+        GDN_CUDA_CHECK(cudaMemcpyAsync(out.data(), logits_, out.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+        GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        return out;
+    }
+
+    /// The greedy choice after the last position (synchronises).
+    [[nodiscard]] int32_t next_token() {
+        int32_t t = -1;
+        GDN_CUDA_CHECK(cudaMemcpyAsync(&t, token_ptr(), sizeof t, cudaMemcpyDeviceToHost, stream_));
+        GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        return t;
+    }
+
+    /// Greedy decode: returns n ids, the first being the choice after the last position
+    /// run so far, each fed back on the device (n - 1 more steps run). on_tokens (optional)
+    /// receives the ids in order, in chunks, while the GPU runs ahead: the host waits only
+    /// for ids half a ring (ring_cap / 2 steps) old.
+    std::vector<int32_t> generate(int n, const std::function<void(std::span<const int32_t>)>& on_tokens = {}) {
+        GDN_CHECK(n >= 0, "cuda decoder: generate(n) needs n >= 0, got ", n);
+        GDN_CHECK(pos_ > 0, "cuda decoder: generate() needs a prompt first (prefill or eval)");
+        std::vector<int32_t> out(static_cast<size_t>(n));
+        const int64_t first = pos_ - 1;  // ring slot of the pending choice
+        constexpr int chunk = ring_cap / 2;
+        struct Pending { int begin = 0, end = 0; bool active = false; } half[2];
+        int copied = 0;
+        auto drain = [&](Pending& h) {
+            if (!h.active) return;
+            GDN_CUDA_CHECK(cudaEventSynchronize(half_done_[&h - half]));
+            for (int i = h.begin; i < h.end; ++i) out[i] = host_ring_[(first + i) % ring_cap];
+            if (on_tokens) on_tokens(std::span<const int32_t>(out.data() + h.begin, h.end - h.begin));
+            h.active = false;
+        };
+        auto issue = [&](int upto) {  // copy ids [copied, upto) to the pinned mirror
+            Pending& h = half[(copied / chunk) % 2];
+            drain(h);  // the same slots' previous ids must be read first
+            for (int i = copied; i < upto;) {
+                const int slot = static_cast<int>((first + i) % ring_cap);
+                const int run = std::min(upto - i, ring_cap - slot);
+                GDN_CUDA_CHECK(cudaMemcpyAsync(host_ring_ + slot, ring_ + slot, run * sizeof(int32_t),
+                                               cudaMemcpyDeviceToHost, stream_));
+                i += run;
+            }
+            GDN_CUDA_CHECK(cudaEventRecord(half_done_[&h - half], stream_));
+            h = {copied, upto, true};
+            copied = upto;
+        };
+        for (int i = 1; i < n; ++i) {  // step i produces id i
+            run_step();
+            if (i + 1 - copied == chunk) issue(i + 1);
+        }
+        if (copied < n) issue(n);
+        const int older = (copied / chunk) % 2;  // drain in the order issued
+        drain(half[older]);
+        drain(half[1 - older]);
+        return out;
+    }
+
+    // ---- device state, for tests (addresses never change) ------------------------------
+    [[nodiscard]] const void* deltanet_state(int64_t layer) const { return at(layer).state.ptr; }
+    [[nodiscard]] const void* conv_ring(int64_t layer) const { return at(layer).conv_ring.ptr; }
+    [[nodiscard]] const void* k_cache(int64_t layer) const { return at(layer).k_cache.ptr; }
+    [[nodiscard]] const float* device_logits() const { return logits_; }
+
+private:
+    static constexpr size_t k_scalar_bytes = 256;  // token, next, pos
+
+    struct LayerBuffers {
+        bool attention = false;
+        bool fused_in = false;
+        TensorView in_proj;                 // fused [qkv|z|b|a] or [q|k|v] rows, when fused_in
+        detail::DeviceMemory state, conv_ring, k_cache, v_cache;
+        size_t state_bytes = 0, conv_bytes = 0;
+    };
+
+    const LayerBuffers& at(int64_t layer) const {
+        GDN_CHECK(layer >= 0 && layer < cfg_.n_layer, "cuda decoder: layer ", layer, " out of range [0, ",
+                  cfg_.n_layer, ")");
+        return layers_[static_cast<size_t>(layer)];
+    }
+    int32_t* token_ptr() const { return scalars_.as<int32_t>(); }
+    int32_t* next_ptr() const { return scalars_.as<int32_t>() + 1; }
+    int32_t* pos_ptr() const { return scalars_.as<int32_t>() + 2; }
+
+    void allocate() {
+        const ModelConfig& c = cfg_;
+        const int64_t conv_dim = c.ssm_conv_dim();
+        const int64_t vdim = c.ssm_n_v_heads * c.ssm_d_v;
+        const int64_t dn_proj = conv_dim + vdim + 2 * c.ssm_n_v_heads;
+        const int64_t attn_proj = 2 * c.n_head * c.head_dim + 2 * c.n_head_kv * c.head_dim;
+        // Activation arena: every buffer 256-byte aligned (16-byte vector loads).
+        const int64_t sizes[] = {c.n_embd, std::max(dn_proj, attn_proj) + 64, vdim, c.ssm_n_v_heads,
+                                 c.ssm_n_v_heads, std::max(vdim, c.n_head * c.head_dim), c.n_ff, c.n_vocab};
+        size_t total = 0;
+        for (int64_t s : sizes) total += static_cast<size_t>(detail::align_up(s * 4));
+        arena_ = detail::DeviceMemory(total);
+        // NaN poison: a kernel that reads what nothing wrote shows up in the logits.
+        GDN_CUDA_CHECK(cudaMemsetAsync(arena_.ptr, 0xff, total, stream_));
+        auto* p = arena_.as<std::byte>();
+        float** slots[] = {&x_, &proj_, &z_sep_, &b_sep_, &a_sep_, &mix_, &h_, &logits_};
+        for (size_t i = 0; i < std::size(sizes); ++i) {
+            *slots[i] = reinterpret_cast<float*>(p);
+            p += detail::align_up(sizes[i] * 4);
+        }
+        scalars_ = detail::DeviceMemory(k_scalar_bytes);
+        ring_mem_ = detail::DeviceMemory(ring_cap * sizeof(int32_t));
+        ring_ = ring_mem_.as<int32_t>();
+        GDN_CUDA_CHECK(cudaMallocHost(&host_ring_, ring_cap * sizeof(int32_t)));
+        for (cudaEvent_t& e : half_done_) GDN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        sampling_ws_ = detail::DeviceMemory(kernels::sampling_workspace_bytes(1));
+        GDN_CUDA_CHECK(cudaMemsetAsync(sampling_ws_.ptr, 0, kernels::sampling_workspace_bytes(1), stream_));
+        attn_ws_ = detail::DeviceMemory(kernels::attention_workspace_bytes(1, int(c.n_head), int(c.n_head_kv)));
+        kernels::attention_workspace_init(attn_ws_.ptr, 1, int(c.n_head), int(c.n_head_kv), stream_);
+
+        const int64_t kv_row = dtype_row_bytes(opt_.kv_type, c.head_dim);
+        layers_.resize(static_cast<size_t>(c.n_layer));
+        launches_ = 1 + 3;  // embedding; LM head, argmax, advance
+        for (size_t i = 0; i < layers_.size(); ++i) {
+            LayerBuffers& l = layers_[i];
+            const LayerWeights& lw = w_.layers[i];
+            l.attention = lw.is_attention;
+            if (lw.is_attention) {
+                GDN_CHECK(!opt_.deltanet_wht[i], "cuda decoder: WHT requested for layer ", i,
+                          ", which is an attention layer");
+                const AttnWeights& a = lw.attn;
+                l.fused_in = adjacent({&a.q, &a.k, &a.v});
+                if (l.fused_in) l.in_proj = concat_view(a.q, a.q.rows() + a.k.rows() + a.v.rows(), i);
+                const size_t kv_bytes = static_cast<size_t>(opt_.max_ctx * c.n_head_kv * kv_row);
+                l.k_cache = detail::DeviceMemory(kv_bytes);
+                l.v_cache = detail::DeviceMemory(kv_bytes);
+                launches_ += (l.fused_in ? 1 : 3) + 4;
+            } else {
+                const DeltaNetWeights& d = lw.deltanet;
+                l.fused_in = adjacent({&d.qkv, &d.z, &d.beta, &d.alpha});
+                if (l.fused_in)
+                    l.in_proj = concat_view(d.qkv, d.qkv.rows() + d.z.rows() + d.beta.rows() + d.alpha.rows(), i);
+                l.state_bytes = static_cast<size_t>(c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v) *
+                                (opt_.state_bf16 ? 2 : 4);
+                l.conv_bytes = static_cast<size_t>(kernels::kDeltaNetConvKernel * conv_dim) * sizeof(float);
+                l.state = detail::DeviceMemory(l.state_bytes);
+                l.conv_ring = detail::DeviceMemory(l.conv_bytes);
+                launches_ += (l.fused_in ? 1 : 4) + 4;
+            }
+        }
+    }
+
+    static TensorView concat_view(const TensorView& first, int64_t rows, size_t layer) {
+        TensorView v = first;
+        v.name = "blk." + std::to_string(layer) + ".in_proj (fused)";
+        v.ne = {first.cols(), rows, 1, 1};
+        v.n_dims = 2;
+        return v;
+    }
+
+    void gemv(const TensorView& w, const float* x, float* y, const float* norm_w = nullptr,
+              const float* resid = nullptr) {
+        kernels::GemvParams p = kernels::gemv_params(w);
+        p.x = x;
+        p.y = y;
+        p.norm_w = norm_w;
+        p.resid = resid;
+        p.norm_eps = cfg_.rms_eps;
+        kernels::launch_gemv(p, stream_);
+    }
+
+    void mlp(const LayerWeights& lw) {
+        GDN_CHECK(lw.mlp.gate.type == lw.mlp.up.type, "cuda decoder: ", lw.mlp.gate.name, " is ",
+                  dtype_name(lw.mlp.gate.type), " but ", lw.mlp.up.name, " is ", dtype_name(lw.mlp.up.type),
+                  "; the fused gate/up GEMV needs one type");
+        kernels::GemvParams p = kernels::gemv_params(lw.mlp.gate);
+        p.w_up = lw.mlp.up.data;
+        p.x = x_;
+        p.y = h_;
+        p.norm_w = reinterpret_cast<const float*>(lw.post_attn_norm.data);
+        p.norm_eps = cfg_.rms_eps;
+        kernels::launch_gemv_gate_up(p, stream_);
+        gemv(lw.mlp.down, h_, x_, nullptr, x_);
+    }
+
+    void deltanet_layer(size_t i) {
+        const ModelConfig& c = cfg_;
+        const LayerWeights& lw = w_.layers[i];
+        const DeltaNetWeights& d = lw.deltanet;
+        LayerBuffers& l = layers_[i];
+        const auto* norm = reinterpret_cast<const float*>(lw.attn_norm.data);
+        const int64_t conv_dim = c.ssm_conv_dim();
+        const int64_t vdim = c.ssm_n_v_heads * c.ssm_d_v;
+        float *qkv = proj_, *z, *b, *a;
+        if (l.fused_in) {
+            gemv(l.in_proj, x_, proj_, norm);
+            z = proj_ + conv_dim;
+            b = z + vdim;
+            a = b + c.ssm_n_v_heads;
+        } else {
+            z = z_sep_;
+            b = b_sep_;
+            a = a_sep_;
+            gemv(d.qkv, x_, qkv, norm);
+            gemv(d.z, x_, z, norm);
+            gemv(d.beta, x_, b, norm);
+            gemv(d.alpha, x_, a, norm);
+        }
+        auto launch = [&](auto state_tag) {
+            using StateT = decltype(state_tag);
+            kernels::DeltaNetStepParams<StateT> p;
+            p.n_seq = 1;
+            p.n_k_heads = int(c.ssm_n_k_heads);
+            p.n_v_heads = int(c.ssm_n_v_heads);
+            p.d_k = int(c.ssm_d_k);
+            p.d_v = int(c.ssm_d_v);
+            p.order = c.v_head_order;
+            p.norm_eps = c.rms_eps;
+            p.qkv = qkv;
+            p.z = z;
+            p.b = b;
+            p.a = a;
+            p.conv_w = reinterpret_cast<const float*>(d.conv.data);
+            p.dt_bias = reinterpret_cast<const float*>(d.dt_bias.data);
+            p.ssm_a = reinterpret_cast<const float*>(d.ssm_a.data);
+            p.norm_w = reinterpret_cast<const float*>(d.ssm_norm.data);
+            p.pos = pos_ptr();
+            p.conv_ring = static_cast<float*>(l.conv_ring.ptr);
+            p.state = static_cast<StateT*>(l.state.ptr);
+            p.y = mix_;
+            if (opt_.deltanet_wht[i])
+                kernels::launch_deltanet_step<StateT, true>(p, stream_);
+            else
+                kernels::launch_deltanet_step<StateT, false>(p, stream_);
+        };
+        if (opt_.state_bf16)
+            launch(__nv_bfloat16{});
+        else
+            launch(float{});
+        gemv(d.out, mix_, x_, nullptr, x_);
+        mlp(lw);
+    }
+
+    void attention_layer(size_t i) {
+        const ModelConfig& c = cfg_;
+        const LayerWeights& lw = w_.layers[i];
+        const AttnWeights& aw = lw.attn;
+        LayerBuffers& l = layers_[i];
+        const auto* norm = reinterpret_cast<const float*>(lw.attn_norm.data);
+        float* q = proj_;
+        float* k = q + 2 * c.n_head * c.head_dim;
+        float* v = k + c.n_head_kv * c.head_dim;
+        if (l.fused_in) {
+            gemv(l.in_proj, x_, proj_, norm);
+        } else {
+            gemv(aw.q, x_, q, norm);
+            gemv(aw.k, x_, k, norm);
+            gemv(aw.v, x_, v, norm);
+        }
+        kernels::AttentionDecodeParams p;
+        p.q_proj = q;
+        p.k = k;
+        p.v = v;
+        p.q_norm = reinterpret_cast<const float*>(aw.q_norm.data);
+        p.k_norm = reinterpret_cast<const float*>(aw.k_norm.data);
+        p.pos = pos_ptr();
+        p.k_cache = l.k_cache.ptr;
+        p.v_cache = l.v_cache.ptr;
+        p.out = mix_;
+        p.workspace = attn_ws_.ptr;
+        p.n_seq = 1;
+        p.n_head = int(c.n_head);
+        p.n_head_kv = int(c.n_head_kv);
+        p.head_dim = int(c.head_dim);
+        p.n_rot = int(c.n_rot);
+        p.max_ctx = opt_.max_ctx;
+        p.window_len = window_;
+        p.rope_theta = c.rope_theta;
+        p.rms_eps = c.rms_eps;
+        auto launch = [&](auto kv_tag) {
+            using Kv = decltype(kv_tag);
+            if (opt_.kv_wht)
+                kernels::launch_attention_decode<FAWindow, Kv, kernels::KvRotation::wht>(p, stream_);
+            else
+                kernels::launch_attention_decode<FAWindow, Kv, kernels::KvRotation::none>(p, stream_);
+        };
+        switch (opt_.kv_type) {
+            case DType::q8_0: launch(gdn::q8_0{}); break;
+            case DType::q4_0: launch(gdn::q4_0{}); break;
+            default: launch(gdn::f16{}); break;
+        }
+        gemv(aw.out, mix_, x_, nullptr, x_);
+        mlp(lw);
+    }
+
+    // Enqueue one whole step on stream_ (eagerly, or inside a capture).
+    void enqueue_step() {
+        kernels::EmbeddingParams e = kernels::embedding_params(w_.tok_embd);
+        e.token = token_ptr();
+        e.out = x_;
+        kernels::launch_embedding(e, stream_);
+        for (size_t i = 0; i < layers_.size(); ++i) {
+            if (layers_[i].attention)
+                attention_layer(i);
+            else
+                deltanet_layer(i);
+        }
+        gemv(w_.output, x_, logits_, reinterpret_cast<const float*>(w_.output_norm.data));
+        kernels::ArgmaxParams am;
+        am.logits = logits_;
+        am.n_vocab = cfg_.n_vocab;
+        am.token = next_ptr();
+        am.workspace = sampling_ws_.ptr;
+        kernels::launch_argmax(am, stream_);
+        detail::advance_kernel<<<1, 1, 0, stream_>>>(pos_ptr(), token_ptr(), next_ptr(), ring_, ring_cap);
+        GDN_CHECK_LAUNCH("advance_kernel");
+    }
+
+    void run_step() {
+        GDN_CHECK(pos_ < opt_.max_ctx, "cuda decoder: context overflow: position ", pos_,
+                  " needs more than max_ctx = ", opt_.max_ctx, " positions");
+        const int window = kernels::attention_window_len<FAWindow>(static_cast<int>(pos_) + 1);
+        if (!opt_.use_graph) {
+            window_ = window;
+            enqueue_step();
+        } else {
+            if (!exec_ || window != window_) capture(window);
+            GDN_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
+        }
+        ++pos_;
+    }
+
+    void capture(int window) {
+        window_ = window;
+        cudaGraph_t graph = nullptr;
+        GDN_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+        try {
+            enqueue_step();
+        } catch (...) {
+            cudaStreamEndCapture(stream_, &graph);
+            if (graph) cudaGraphDestroy(graph);
+            throw;
+        }
+        GDN_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+        if (exec_) {
+            cudaGraphExecDestroy(exec_);
+            exec_ = nullptr;
+        }
+        const cudaError_t err = cudaGraphInstantiate(&exec_, graph, 0);
+        cudaGraphDestroy(graph);
+        GDN_CUDA_CHECK(err);
+        ++captures_;
+    }
+
+    DecoderOptions opt_;
+    ModelConfig cfg_;
+    cudaStream_t stream_ = nullptr;
+    ModelWeights w_;
+    std::vector<LayerBuffers> layers_;
+    detail::DeviceMemory arena_, scalars_, ring_mem_, sampling_ws_, attn_ws_;
+    float *x_ = nullptr, *proj_ = nullptr, *z_sep_ = nullptr, *b_sep_ = nullptr, *a_sep_ = nullptr;
+    float *mix_ = nullptr, *h_ = nullptr, *logits_ = nullptr;
+    int32_t* ring_ = nullptr;        // [ring_cap] device: the id chosen at step s in slot s % ring_cap
+    int32_t* host_ring_ = nullptr;   // [ring_cap] pinned mirror
+    cudaEvent_t half_done_[2] = {nullptr, nullptr};
+    int64_t pos_ = 0;
+    int window_ = 0;
+    int launches_ = 0;
+    int captures_ = 0;
+    cudaGraphExec_t exec_ = nullptr;
+};
+
+/// The runtime-shaped decoder for any Qwen3.5 GGUF.
+using RuntimeDecoder = BasicDecoder<256>;
+
+}  // namespace gdn::cuda
