@@ -212,3 +212,21 @@ TEST_CASE("cuda decoder: bad input raises gdn::Error and leaves the state usable
     report("after errors and reset()", again, 2e-3);
     CHECK(again.max_rel < 2e-3);
 }
+
+TEST_CASE("cuda decoder: launches per step of the real Qwen3.5 shapes", "[decoder]") {
+    ModelConfig c08 = gdn::test::tiny_config(16, 1, gdn::HeadOrder::tiled);
+    c08.n_layer = 24;
+    ModelConfig c27 = gdn::test::tiny_config(16, 3, gdn::HeadOrder::tiled);
+    c27.n_layer = 64;
+    const auto n08 = gdn::cuda::RuntimeDecoder::fused_launches_per_step(c08);
+    const auto n27 = gdn::cuda::RuntimeDecoder::fused_launches_per_step(c27);
+    std::printf("launches per decode step: Qwen3.5-0.8B %lld, Qwen3.5-27B %lld\n", (long long)n08,
+                (long long)n27);
+    CHECK(n08 == 4 + 5 * 24);
+    CHECK(n27 == 4 + 5 * 64);
+    // A model built in memory with fused-able projections gets exactly that count.
+    const ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::tiled);
+    const gdn::ModelWeights w = gdn::test::random_model(c, 5, DType::f16);
+    gdn::cuda::RuntimeDecoder gpu(w, {});
+    CHECK(gpu.launches_per_step() == gdn::cuda::RuntimeDecoder::fused_launches_per_step(c));
+}

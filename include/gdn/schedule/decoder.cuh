@@ -45,6 +45,13 @@
 
 namespace gdn::cuda {
 
+/// Where the ModelWeights given to a decoder live.
+enum class WeightsOn : uint8_t {
+    host,    ///< host views (a loaded GGUF): copied to the device once (upload_weights)
+    device,  ///< already device views laid out as upload_weights does (benchmarks that
+             ///< generate weights on the device): used in place, the caller keeps them alive
+};
+
 struct DecoderOptions {
     int max_ctx = 4096;                 ///< positions the KV cache holds
     DType kv_type = DType::f16;         ///< f16, q8_0 or q4_0
@@ -97,8 +104,9 @@ public:
     static constexpr int fa_window = FAWindow;
     static constexpr int ring_cap = 256;  ///< generated ids buffered on the device
 
-    BasicDecoder(const ModelWeights& host, DecoderOptions opt = {}) : opt_(std::move(opt)), cfg_(host.config) {
-        ref::check_weights(host);
+    BasicDecoder(const ModelWeights& weights, DecoderOptions opt = {}, WeightsOn where = WeightsOn::host)
+        : opt_(std::move(opt)), cfg_(weights.config) {
+        ref::check_weights(weights);
         GDN_CHECK(opt_.max_ctx > 0, "cuda decoder: max_ctx must be positive, got ", opt_.max_ctx);
         GDN_CHECK(opt_.kv_type == DType::f16 || opt_.kv_type == DType::q8_0 || opt_.kv_type == DType::q4_0,
                   "cuda decoder: KV cache type ", dtype_name(opt_.kv_type), " is not one of f16, q8_0, q4_0");
@@ -106,7 +114,7 @@ public:
         GDN_CHECK(static_cast<int64_t>(opt_.deltanet_wht.size()) == cfg_.n_layer, "cuda decoder: ",
                   opt_.deltanet_wht.size(), " WHT flags for ", cfg_.n_layer, " layers");
         GDN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-        w_ = upload_weights(host, stream_);
+        w_ = where == WeightsOn::host ? upload_weights(weights, stream_) : weights;
         allocate();
         reset();
     }
@@ -125,6 +133,11 @@ public:
     [[nodiscard]] const ModelConfig& config() const { return cfg_; }
     [[nodiscard]] int64_t position() const { return pos_; }
     [[nodiscard]] int launches_per_step() const { return launches_; }
+    /// Launches per step for a model of this shape whose layers' input projections fuse
+    /// (one type per layer's projections, as in every GGUF quant mix of llama.cpp's).
+    static constexpr int64_t fused_launches_per_step(const ModelConfig& c) {
+        return k_step_launches + k_layer_launches * c.n_layer;
+    }
     [[nodiscard]] cudaStream_t stream() const { return stream_; }
     /// Graph (re-)captures so far: one per FAWindow crossing.
     [[nodiscard]] int captures() const { return captures_; }
@@ -236,6 +249,8 @@ public:
 
 private:
     static constexpr size_t k_scalar_bytes = 256;  // token, next, pos
+    static constexpr int k_step_launches = 4;      // embedding; LM head, argmax, advance
+    static constexpr int k_layer_launches = 5;     // in-proj, mixer, out-proj, gate/up, down
 
     struct LayerBuffers {
         bool attention = false;
@@ -286,7 +301,7 @@ private:
 
         const int64_t kv_row = dtype_row_bytes(opt_.kv_type, c.head_dim);
         layers_.resize(static_cast<size_t>(c.n_layer));
-        launches_ = 1 + 3;  // embedding; LM head, argmax, advance
+        launches_ = k_step_launches;
         for (size_t i = 0; i < layers_.size(); ++i) {
             LayerBuffers& l = layers_[i];
             const LayerWeights& lw = w_.layers[i];
@@ -300,7 +315,7 @@ private:
                 const size_t kv_bytes = static_cast<size_t>(opt_.max_ctx * c.n_head_kv * kv_row);
                 l.k_cache = detail::DeviceMemory(kv_bytes);
                 l.v_cache = detail::DeviceMemory(kv_bytes);
-                launches_ += (l.fused_in ? 1 : 3) + 4;
+                launches_ += k_layer_launches + (l.fused_in ? 0 : 2);
             } else {
                 const DeltaNetWeights& d = lw.deltanet;
                 l.fused_in = adjacent({&d.qkv, &d.z, &d.beta, &d.alpha});
@@ -311,7 +326,7 @@ private:
                 l.conv_bytes = static_cast<size_t>(kernels::kDeltaNetConvKernel * conv_dim) * sizeof(float);
                 l.state = detail::DeviceMemory(l.state_bytes);
                 l.conv_ring = detail::DeviceMemory(l.conv_bytes);
-                launches_ += (l.fused_in ? 1 : 4) + 4;
+                launches_ += k_layer_launches + (l.fused_in ? 0 : 3);
             }
         }
     }
