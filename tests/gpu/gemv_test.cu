@@ -225,6 +225,8 @@ TEMPLATE_TEST_CASE("gemv matches the float64 reference at Qwen3.5 shapes", "[gem
     check_shape<TestType>(4096, 12288, 13, true);
     check_shape<TestType>(2560, 4097, 14, true);
     check_shape<TestType>(1024, 8192 + 7, 15, false);
+    // 9B down: with n_seq 4, x (192 KB) is too big to stage and is read through L1
+    check_shape<TestType>(12288, 1024 + 3, 16, true);
 }
 
 TEST_CASE("gemv over the full Qwen3.5 vocabulary (LM head)", "[gemv]") {

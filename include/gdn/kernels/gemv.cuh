@@ -4,15 +4,16 @@
 // read in one pass.
 //
 // Shape of the work (one launch):
-//   block  = 8 warps (256 threads). A warp owns a *pair* of row streams: rows 2p and 2p+1 of W
+//   block  = 16 warps (512 threads). A warp owns a *pair* of row streams: rows 2p and 2p+1 of W
 //            (plain), or row p of Wg and of Wu (gate/up), so every x value it loads serves two
-//            rows. `ksplit` warps (1, 2, 4 or 8) share one pair, each taking every ksplit-th
-//            chunk of the row; their partial sums meet in shared memory.
-//   grid   = min(groups, SMs * resident blocks); a block loops over groups of 8 / ksplit pairs
-//            (persistent), so the RMSNorm scale is computed once per block.
+//            rows. `ksplit` warps (1, 2, 4, 8 or 16) share one pair, each taking every
+//            ksplit-th chunk of the row; their partial sums meet in shared memory.
+//   grid   = min(groups, SMs * resident blocks); a block loops over groups of 16 / ksplit
+//            pairs (persistent), so x is normalised and staged once per block.
 //   bytes  = rows * row_bytes (both matrices for gate/up), read once from HBM with 16-byte
 //            cp.async into a 3-stage per-warp ring in shared memory; plus x (n_seq * cols * 4,
-//            L1/L2 resident), norm_w, resid and y (n_seq * rows * 4 each).
+//            staged normalised in shared memory once per block when it fits in 72 KB, else
+//            read through L1), norm_w, resid and y (n_seq * rows * 4 each).
 // A warp step covers 256 columns (8 per lane) of both rows; weights are decoded from shared
 // memory (any byte alignment the GGUF layout gives) and multiplied in float32.
 //
@@ -65,10 +66,19 @@ inline GemvParams gemv_params(const TensorView& w) {
 
 namespace gemv_detail {
 
-constexpr int k_warps = 8;
+// Measured (bench/kernels_gemv.cu, H100 SXM, n_seq 1, % of D2D copy bandwidth) with 16 warps
+// and 3 stages: f32 82-95, bf16/f16 73-94, q8_0 51-87, q6_k 37-62, q4_0 33-55, q4_k 26-38 on
+// the 4096..17408-wide matrices; the quantised formats are latency-limited in the decode loop
+// (about 70 SM cycles per 256-column step whatever the format), not by issue or HBM.
+constexpr int k_warps = 16;   // one staged x serves 16 warps (1-2 blocks per SM)
 constexpr int k_threads = 32 * k_warps;
 constexpr int k_streams = 2;   // row streams per warp (share every x load)
 constexpr int k_stages = 3;    // ring depth: 2 chunks in flight while one is decoded
+// x (normalised, times norm_w) is staged in shared memory when n_seq * cols floats fit in
+// this many bytes (every n_seq = 1 shape of Qwen3.5); otherwise it is read through L1, which
+// the weight ring leaves small: measured on H200, reading x from L1/L2 per step held q8_0 at
+// ~40% and q4_k at ~20% of copy bandwidth.
+constexpr int k_x_smem_max = 72 * 1024;
 constexpr int k_step = 256;    // columns per warp step, 8 per lane
 constexpr int k_max_seq = 8;
 
@@ -244,7 +254,7 @@ constexpr int stream_stride() {  // bytes of one row stream's chunk in the ring,
 }
 
 template <class F>
-constexpr int smem_bytes() {
+constexpr int ring_bytes() {
     return k_warps * k_stages * k_streams * stream_stride<F>();
 }
 
@@ -284,6 +294,7 @@ struct GemvArgs {
     int ksplit;             // warps per pair
     int n_pairs;
     int n_groups;
+    int x_smem;             // 1: normalised x staged in shared memory after the ring
 };
 
 template <class F, int MaxSeq>
@@ -296,6 +307,7 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
     __shared__ float partial[k_warps][k_streams][MaxSeq];
 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int n_seq = MaxSeq == 1 ? 1 : a.n_seq;
     const int ks = a.ksplit, kslot = warp % ks;
     const int pairs_per_group = k_warps / ks;
     const bool dual = a.w_up != nullptr;
@@ -339,6 +351,7 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
     for (int i = 0; i < k_stages - 1; ++i) issue(i);
 
     // RMSNorm scale of each sequence, while the first chunks are in flight.
+    float* xs = reinterpret_cast<float*>(smem + ring_bytes<F>());  // [n_seq, cols] if x_smem
     if (a.norm_w != nullptr) {
         for (int s = 0; s < a.n_seq; ++s) {
             const float4* xs = reinterpret_cast<const float4*>(a.x + static_cast<int64_t>(s) * a.cols);
@@ -361,6 +374,25 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
         inv_rms[threadIdx.x] = 1.f;
     }
     __syncthreads();
+    if (a.x_smem) {
+        const int per_seq = a.cols / 4;
+        const float4* x4 = reinterpret_cast<const float4*>(a.x);
+        const float4* n4 = reinterpret_cast<const float4*>(a.norm_w);
+        for (int j = threadIdx.x; j < a.n_seq * per_seq; j += k_threads) {
+            const int s = j / per_seq, c = j - s * per_seq;
+            float4 v = __ldg(x4 + j);
+            const float sc = inv_rms[s];
+            if (n4 != nullptr) {
+                const float4 nw = __ldg(n4 + c);
+                v.x *= nw.x; v.y *= nw.y; v.z *= nw.z; v.w *= nw.w;
+            }
+            v.x *= sc; v.y *= sc; v.z *= sc; v.w *= sc;
+            reinterpret_cast<float4*>(xs)[j] = v;
+        }
+        __syncthreads();
+        if (threadIdx.x < MaxSeq) inv_rms[threadIdx.x] = 1.f;  // already applied
+        __syncthreads();
+    }
 
     float acc[k_streams][MaxSeq];
 #pragma unroll
@@ -387,15 +419,14 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
             src[r] = buf + r * stride + (begin & 15);
         }
 
-#pragma unroll
-        for (int k = 0; k < T::chunk_steps; ++k) {
-            if (k < n_steps) {
+        // Fast: x staged in shared memory, norm applied, no per-step branches but n_seq.
+        auto step = [&](int k, auto fast) {
                 const int col = (c * T::chunk_steps + k) * k_step + 8 * lane;
                 float q[k_streams][8], scale[k_streams], mn[k_streams];
 #pragma unroll
                 for (int r = 0; r < k_streams; ++r) T::decode(src[r] + k * T::step_bytes, lane, q[r], scale[r], mn[r]);
                 float nw[8];
-                if (a.norm_w != nullptr) {
+                if (!fast && a.norm_w != nullptr && !a.x_smem) {
                     const float4 n0 = __ldg(reinterpret_cast<const float4*>(a.norm_w + col));
                     const float4 n1 = __ldg(reinterpret_cast<const float4*>(a.norm_w + col) + 1);
                     nw[0] = n0.x; nw[1] = n0.y; nw[2] = n0.z; nw[3] = n0.w;
@@ -403,15 +434,23 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
                 }
 #pragma unroll
                 for (int s = 0; s < MaxSeq; ++s) {
-                    if (s < a.n_seq) {
-                        const float4* xp = reinterpret_cast<const float4*>(a.x + static_cast<int64_t>(s) * a.cols + col);
-                        const float4 x0 = __ldg(xp), x1 = __ldg(xp + 1);
+                    if (s < n_seq) {
+                        float4 x0, x1;
+                        if (fast || a.x_smem) {
+                            const float4* xp = reinterpret_cast<const float4*>(xs + s * a.cols + col);
+                            x0 = xp[0];
+                            x1 = xp[1];
+                        } else {
+                            const float4* xp = reinterpret_cast<const float4*>(a.x + static_cast<int64_t>(s) * a.cols + col);
+                            x0 = __ldg(xp);
+                            x1 = __ldg(xp + 1);
+                        }
                         float xv[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
-                        if (a.norm_w != nullptr) {
+                        if (!fast && a.norm_w != nullptr && !a.x_smem) {
 #pragma unroll
                             for (int j = 0; j < 8; ++j) xv[j] *= nw[j];
                         }
-                        float sx = 0.f;
+                        [[maybe_unused]] float sx = 0.f;
                         if constexpr (T::has_min) {
 #pragma unroll
                             for (int j = 0; j < 8; ++j) sx += xv[j];
@@ -429,7 +468,13 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
                         }
                     }
                 }
-            }
+        };
+        if (a.x_smem && n_steps == T::chunk_steps) {  // unrolled: later steps' loads hoisted
+#pragma unroll
+            for (int k = 0; k < T::chunk_steps; ++k) step(k, std::true_type{});
+        } else {
+#pragma unroll 1
+            for (int k = 0; k < n_steps; ++k) step(k, std::false_type{});
         }
         __syncwarp();  // the next issue() overwrites this stage
 
@@ -546,8 +591,11 @@ void launch(const GemvParams& p, bool dual, cudaStream_t stream) {
     const char* what = dual ? "launch_gemv_gate_up" : "launch_gemv";
     check_params(p, dual, F::dtype, what);
     auto kernel = gemv_kernel<F, MaxSeq>;
-    constexpr int smem = smem_bytes<F>();
-    GDN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    const int64_t x_bytes = p.n_seq * p.cols * int64_t(sizeof(float));
+    const bool x_smem = x_bytes <= k_x_smem_max;
+    const int smem = ring_bytes<F>() + (x_smem ? static_cast<int>(x_bytes) : 0);
+    GDN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        ring_bytes<F>() + k_x_smem_max));
     int dev = 0, sms = 0, per_sm = 0;
     GDN_CUDA_CHECK(cudaGetDevice(&dev));
     GDN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
@@ -566,6 +614,7 @@ void launch(const GemvParams& p, bool dual, cudaStream_t stream) {
     a.norm_w = p.norm_w;
     a.norm_eps = p.norm_eps;
     a.n_seq = p.n_seq;
+    a.x_smem = x_smem ? 1 : 0;
     a.steps = a.cols / k_step;
     a.chunks = (a.steps + T::chunk_steps - 1) / T::chunk_steps;
     a.n_pairs = dual ? a.rows : (a.rows + 1) / 2;
