@@ -22,6 +22,7 @@
 
 #include <cuda_runtime.h>
 
+#include <climits>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -181,6 +182,55 @@ struct SampleArgs {
     const int32_t* step;
 };
 
+// Calls fn(i, z[i], active) for every i < n, the same number of times in every thread of the
+// block (inactive calls past the end), so fn may use warp-wide intrinsics. Rows that are
+// 16-byte aligned are read as float4, 4 loads in flight per thread: one block must stream
+// a whole 1 MB row, so its load latency is the cost.
+template <class Fn>
+GDN_DEVICE GDN_FORCEINLINE void for_each_logit(const float* z, int n, Fn&& fn) {
+    constexpr int U = 4;
+    const int tid = threadIdx.x;
+    if ((reinterpret_cast<uintptr_t>(z) & 15) == 0) {
+        const int n4 = n / 4;
+        const float4* z4 = reinterpret_cast<const float4*>(z);
+        for (int base = 0; base < n4; base += U * k_threads) {
+            float4 v[U];
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int j = base + u * k_threads + tid;
+                v[u] = j < n4 ? __ldcg(z4 + j) : make_float4(0.f, 0.f, 0.f, 0.f);
+            }
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int j = base + u * k_threads + tid;
+                const bool act = j < n4;
+                fn(4 * j, v[u].x, act);
+                fn(4 * j + 1, v[u].y, act);
+                fn(4 * j + 2, v[u].z, act);
+                fn(4 * j + 3, v[u].w, act);
+            }
+        }
+        for (int base = 4 * n4; base < n; base += k_threads) {
+            const int i = base + tid;
+            fn(i, i < n ? __ldcg(z + i) : 0.f, i < n);
+        }
+    } else {
+        for (int base = 0; base < n; base += U * k_threads) {
+            float v[U];
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int i = base + u * k_threads + tid;
+                v[u] = i < n ? __ldcg(z + i) : 0.f;
+            }
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int i = base + u * k_threads + tid;
+                fn(i, v[u], i < n);
+            }
+        }
+    }
+}
+
 template <class T>
 GDN_DEVICE GDN_FORCEINLINE T warp_inclusive_scan(T v) {
     const int lane = threadIdx.x & 31;
@@ -230,7 +280,7 @@ static __global__ void __launch_bounds__(k_threads) sample_kernel(const SampleAr
     if (a.k == 0) {
         // ---- whole vocabulary: p_i ~ exp((z_i - m) / T), inverse CDF in index order ----
         float m = -INFINITY;
-        for (int i = tid; i < n; i += k_threads) m = fmaxf(m, __ldcg(z + i));
+        for_each_logit(z, n, [&](int, float v, bool act) { if (act) m = fmaxf(m, v); });
 #pragma unroll
         for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
         if (lane == 0) fred[warp] = m;
@@ -242,13 +292,20 @@ static __global__ void __launch_bounds__(k_threads) sample_kernel(const SampleAr
         }
         __syncthreads();
         m = shared_m;
-        // each warp owns a contiguous range, read 32 at a time (coalesced)
+        auto prob = [&](float v) { return v == v ? expf((v - m) * a.inv_temp) : 0.f; };
+        // each warp owns a contiguous range, read 32 at a time (coalesced), 8 loads in flight
         const int per = (n + k_warps - 1) / k_warps;
         const int lo = warp * per, hi = min(n, lo + per);
         float sum = 0.f;
-        for (int i = lo + lane; i < hi; i += 32) {
-            const float v = __ldcg(z + i);
-            sum += v == v ? expf((v - m) * a.inv_temp) : 0.f;
+        for (int base = lo; base < hi; base += 8 * 32) {
+            float v[8];
+#pragma unroll
+            for (int u = 0; u < 8; ++u) {
+                const int i = base + 32 * u + lane;
+                v[u] = i < hi ? __ldcg(z + i) : NAN;
+            }
+#pragma unroll
+            for (int u = 0; u < 8; ++u) sum += prob(v[u]);
         }
 #pragma unroll
         for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
@@ -272,27 +329,39 @@ static __global__ void __launch_bounds__(k_threads) sample_kernel(const SampleAr
             }
         }
         __syncthreads();
-        if (warp != first_hit) return;
-        // rescan the chosen warp's range until the running sum passes the target
+        // the whole block splits the chosen warp's range: per-thread sums, scan, then one
+        // thread walks its few elements to the target
         const float target = shared_m;
-        const int wlo = warp * per, whi = min(n, wlo + per);
-        float running = 0.f;
-        int last_nonzero = -1;
-        for (int base = wlo; base < whi; base += 32) {
-            const int i = base + lane;
-            const float v = i < whi ? __ldcg(z + i) : NAN;
-            const float p = v == v ? expf((v - m) * a.inv_temp) : 0.f;
-            const float incl = running + warp_inclusive_scan(p);
-            const unsigned hit = __ballot_sync(0xffffffffu, incl > target && p > 0.f);
-            const unsigned nz = __ballot_sync(0xffffffffu, p > 0.f);
-            if (nz) last_nonzero = base + 31 - __clz(nz);
-            if (hit) {
-                if (lane == 0) a.token[s] = base + __ffs(hit) - 1;
-                return;
-            }
-            running = __shfl_sync(0xffffffffu, incl, 31);
+        const int wlo = first_hit * per, whi = min(n, wlo + per);
+        const int per_t = (whi - wlo + k_threads - 1) / k_threads;
+        const int tlo = min(whi, wlo + tid * per_t), thi = min(whi, tlo + per_t);
+        float local = 0.f;
+        for (int i = tlo; i < thi; ++i) local += prob(__ldcg(z + i));
+        float range_total;
+        const float incl = block_inclusive_scan(local, fred, range_total);
+        if (tid == 0) { nucleus = INT_MAX; first_hit = -1; }  // reused: chosen thread, last with mass
+        __syncthreads();
+        if (local > 0.f) {
+            if (incl > target) atomicMin(&nucleus, tid);
+            atomicMax(&first_hit, tid);
         }
-        if (lane == 0) a.token[s] = last_nonzero;  // rounding left the target just past the end
+        __syncthreads();
+        const int chosen = nucleus != INT_MAX ? nucleus : first_hit;
+        if (tid == chosen) {
+            float running = incl - local;
+            int pick = -1;
+            for (int i = tlo; i < thi; ++i) {
+                const float p = prob(__ldcg(z + i));
+                if (p > 0.f) {
+                    pick = i;
+                    running += p;
+                    if (running > target) break;
+                }
+            }
+            a.token[s] = pick;
+        } else if (chosen < 0 && tid == 0) {
+            a.token[s] = -1;
+        }
         return;
     }
 
@@ -308,10 +377,14 @@ static __global__ void __launch_bounds__(k_threads) sample_kernel(const SampleAr
         for (int b = tid; b < nbins; b += k_threads) hist[b] = 0;
         __syncthreads();
         const uint32_t prefix = sel_prefix;
-        for (int i = tid; i < n; i += k_threads) {
-            const uint32_t key = order_key(__ldcg(z + i));
-            if ((key & mask) == prefix) atomicAdd(&hist[(key >> shifts[pass]) & (nbins - 1)], 1u);
-        }
+        for_each_logit(z, n, [&](int, float v, bool act) {
+            const uint32_t key = order_key(v);
+            const bool hit = act && (key & mask) == prefix;
+            const uint32_t bin = hit ? (key >> shifts[pass]) & (nbins - 1) : 0xffffffffu;
+            // logits crowd into few bins: one atomic per distinct bin of the warp
+            const unsigned peers = __match_any_sync(0xffffffffu, bin);
+            if (hit && (threadIdx.x & 31) == __ffs(peers) - 1) atomicAdd(&hist[bin], __popc(peers));
+        });
         __syncthreads();
         // thread t owns bins in descending order: t * per .. t * per + per - 1 from the top
         const int per = nbins / k_threads;  // 2 or 1
@@ -339,16 +412,25 @@ static __global__ void __launch_bounds__(k_threads) sample_kernel(const SampleAr
     if (tid == 0) { n_above = 0; n_ties = 0; }
     for (int j = tid; j < k_max_top_k; j += k_threads) cand[j] = 0ull;
     __syncthreads();
-    for (int i = tid; i < n; i += k_threads) {
-        const uint32_t key = order_key(__ldcg(z + i));
+    const unsigned lanes_below = (1u << lane) - 1u;
+    for_each_logit(z, n, [&](int i, float v, bool act) {
+        const uint32_t key = order_key(v);
         const unsigned long long c = (static_cast<unsigned long long>(key) << 32) | (~static_cast<uint32_t>(i));
-        if (key > thr) {
-            cand[atomicAdd(&n_above, 1u)] = c;
-        } else if (key == thr) {
-            const uint32_t t = atomicAdd(&n_ties, 1u);
+        const bool above = act && key > thr, tie = act && key == thr;
+        const unsigned ma = __ballot_sync(0xffffffffu, above), mt = __ballot_sync(0xffffffffu, tie);
+        uint32_t base_a = 0, base_t = 0;
+        if (lane == 0) {
+            if (ma) base_a = atomicAdd(&n_above, static_cast<uint32_t>(__popc(ma)));
+            if (mt) base_t = atomicAdd(&n_ties, static_cast<uint32_t>(__popc(mt)));
+        }
+        base_a = __shfl_sync(0xffffffffu, base_a, 0);
+        base_t = __shfl_sync(0xffffffffu, base_t, 0);
+        if (above) cand[base_a + __popc(ma & lanes_below)] = c;
+        if (tie) {
+            const uint32_t t = base_t + __popc(mt & lanes_below);
             if (t < ties) cand[static_cast<uint32_t>(k) - ties + t] = c;
         }
-    }
+    });
     __syncthreads();
     // bitonic sort, descending
     for (int size = 2; size <= k_max_top_k; size <<= 1) {
