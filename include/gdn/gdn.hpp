@@ -1,4 +1,6 @@
-// gdn/gdn.hpp - everything of gdn that builds with a plain C++20 compiler.
+// gdn/gdn.hpp - everything of gdn that builds with a plain C++20 compiler: core types, the
+// quant formats, the GGUF reader/loader and tokenizer, the CPU reference, and the
+// compile-time model description with its reference decoder.
 #pragma once
 
 #include "gdn/core/config.hpp"
@@ -7,3 +9,10 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/core/tensor.hpp"
 #include "gdn/core/weights.hpp"
+#include "gdn/io/gguf.hpp"
+#include "gdn/io/qwen35.hpp"
+#include "gdn/io/tokenizer.hpp"
+#include "gdn/quant/quant.hpp"
+#include "gdn/ref/decoder.hpp"
+#include "gdn/schedule/model.hpp"
+#include "gdn/schedule/ref_decoder.hpp"
