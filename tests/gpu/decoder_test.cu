@@ -11,9 +11,12 @@
 #include <random>
 #include <vector>
 
+#include "../cpu/parity/parity_util.hpp"
 #include "../cpu/ref/ref_test_util.hpp"
+#include "gdn/io/qwen35.hpp"
 #include "gdn/ref/decoder.hpp"
 #include "gdn/schedule/decoder.cuh"
+#include "gdn/schedule/ref_decoder.hpp"
 
 namespace {
 
@@ -229,4 +232,53 @@ TEST_CASE("cuda decoder: launches per step of the real Qwen3.5 shapes", "[decode
     const gdn::ModelWeights w = gdn::test::random_model(c, 5, DType::f16);
     gdn::cuda::RuntimeDecoder gpu(w, {});
     CHECK(gpu.launches_per_step() == gdn::cuda::RuntimeDecoder::fused_launches_per_step(c));
+}
+
+TEST_CASE("cuda decoder reproduces HF transformers' logits on the real-heads fixture", "[decoder][parity]") {
+    // qwen35_r2_real_heads_f16: dk = dv = 128, head_dim 256, F16 matrices, 320 tokens;
+    // HF's logits in float64 (tools/make_fixtures.py). The GPU keeps the KV cache in f16.
+    const gdn::test::Fixture f = gdn::test::load_fixture("qwen35_r2_real_heads_f16");
+    const gdn::ModelWeights w = gdn::io::load_qwen35(f.gguf);
+    gdn::cuda::DecoderOptions o;
+    o.max_ctx = static_cast<int>(f.tokens.size());
+    gdn::cuda::RuntimeDecoder gpu(w, o);
+    gdn::ref::RuntimeDecoder ref(w, {.max_ctx = o.max_ctx});
+    Compare vs_hf, vs_ref;
+    for (size_t t = 0; t < f.tokens.size(); ++t) {
+        gpu.eval(f.tokens[t]);
+        const std::vector<float> g = gpu.logits();
+        add(vs_hf, g, f.row(t));
+        add(vs_ref, g, ref.step(f.tokens[t]));
+    }
+    report("real-heads fixture: GPU vs HF transformers", vs_hf, 1e-3);
+    report("real-heads fixture: GPU vs gdn::ref", vs_ref, 1e-3);
+    CHECK(vs_hf.max_rel < 1e-3);
+    CHECK(vs_hf.argmax_clear_agree == vs_hf.argmax_clear);
+    CHECK(vs_ref.max_rel < 1e-3);
+}
+
+TEST_CASE("cuda::Decoder<Model>: a compile-time schedule runs and matches the reference", "[decoder][model]") {
+    using Model = gdn::Model<gdn::Repeat<1, gdn::DeltaNetBlock<gdn::f16, gdn::wht_on>,
+                                         gdn::DeltaNetBlock<gdn::f16, gdn::wht_off>,
+                                         gdn::DeltaNetBlock<gdn::f16, gdn::wht_on>,
+                                         gdn::AttnBlock<gdn::fa_window<64>, gdn::kv_f16>>>;
+    static_assert(gdn::cuda::Decoder<Model>::launches_per_step == 4 + 5 * 4);
+    static_assert(gdn::cuda::Decoder<Model>::fa_window == 64);
+    const ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::tiled);
+    const gdn::ModelWeights w = gdn::test::random_model(c, 21, DType::f16);
+    gdn::cuda::Decoder<Model> gpu(w, {.max_ctx = 200});
+    gdn::ref::Decoder<Model> ref(w, {.max_ctx = 200});
+    CHECK(gpu.launches_per_step() == gdn::cuda::Decoder<Model>::launches_per_step);
+    Compare cmp;
+    for (int32_t t : random_tokens(200, c.n_vocab, 8)) {
+        gpu.eval(t);
+        add(cmp, gpu.logits(), ref.step(t));
+    }
+    report("Decoder<Model> (WHT layers, fa_window<64>) vs ref::Decoder<Model>", cmp, 2e-3);
+    CHECK(cmp.max_rel < 2e-3);
+    CHECK(gpu.captures() == 4);  // windows 64, 128, 192, 256
+    // The same weights declared as q8_0 are rejected, naming the layer and the tensor.
+    using Wrong = gdn::Model<gdn::Repeat<1, gdn::DeltaNetBlock<gdn::q8_0>, gdn::DeltaNetBlock<gdn::q8_0>,
+                                         gdn::DeltaNetBlock<gdn::q8_0>, gdn::AttnBlock<gdn::fa_window<64>, gdn::kv_f16>>>;
+    CHECK_THROWS_WITH(gdn::cuda::Decoder<Wrong>(w, {.max_ctx = 16}), Catch::Contains("layer 0"));
 }

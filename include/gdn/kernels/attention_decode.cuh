@@ -83,8 +83,8 @@ inline constexpr int kAttnMinChunk = 64;
 inline constexpr int kAttnLaunchesPerLayer = 1;
 
 /// Query heads per KV head that launch_attention_decode has compiled (Qwen3.5: 4 and 6,
-/// Qwen3-Next: 8).
-inline constexpr int kAttnGroupSizes[] = {4, 6, 8};
+/// Qwen3-Next: 8; 1 and 2 for small models such as the parity fixtures).
+inline constexpr int kAttnGroupSizes[] = {1, 2, 4, 6, 8};
 
 template <class Kv>
 inline constexpr bool is_kv_format_v =
@@ -720,12 +720,14 @@ void launch_attention_decode(const AttentionDecodeParams& p, cudaStream_t stream
     const dim3 grid(static_cast<unsigned>(sp.n_splits), static_cast<unsigned>(p.n_head_kv),
                     static_cast<unsigned>(p.n_seq));
     switch (group) {
+        case 1: attention_decode_kernel<Kv, Rot, 1><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
+        case 2: attention_decode_kernel<Kv, Rot, 2><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
         case 4: attention_decode_kernel<Kv, Rot, 4><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
         case 6: attention_decode_kernel<Kv, Rot, 6><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
         case 8: attention_decode_kernel<Kv, Rot, 8><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
         default:
             fail(who, ": n_head / n_head_kv = ", group, " (n_head ", p.n_head, ", n_head_kv ",
-                 p.n_head_kv, ") is not a compiled group size (4, 6, 8)");
+                 p.n_head_kv, ") is not a compiled group size (1, 2, 4, 6, 8)");
     }
     GDN_CHECK_LAUNCH("attention_decode_kernel");
 }

@@ -89,6 +89,10 @@ void launch_embedding(const EmbeddingParams& p, cudaStream_t stream) {
     GDN_CHECK(p.table != nullptr && p.token != nullptr && p.out != nullptr,
               "launch_embedding: table, token or out is null");
     GDN_CHECK(p.n_vocab > 0 && p.n_vocab < (int64_t(1) << 31), "launch_embedding: n_vocab = ", p.n_vocab);
+    if (p.n_embd % gemv_detail::k_step != 0) {  // widths the warp-per-step kernel does not take
+        launch_embedding_generic<F>(p.table, p.n_vocab, p.n_embd, p.token, p.out, p.n_seq, stream);
+        return;
+    }
     GDN_CHECK(p.n_embd > 0 && p.n_embd % gemv_detail::k_step == 0,
               "launch_embedding: n_embd = ", p.n_embd, " must be a positive multiple of 256");
     GDN_CHECK(p.n_seq >= 1 && p.n_seq <= 65535, "launch_embedding: n_seq = ", p.n_seq);

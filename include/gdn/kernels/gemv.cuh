@@ -17,7 +17,8 @@
 // A warp step covers 256 columns (8 per lane) of both rows; weights are decoded from shared
 // memory (any byte alignment the GGUF layout gives) and multiplied in float32.
 //
-// Requirements (checked by the launchers): cols % 256 == 0, W 16-byte aligned, x, y,
+// Requirements (checked by the launchers): cols % 256 == 0 (other widths go to the generic
+// kernel of gemv_generic.cuh), W 16-byte aligned, x, y,
 // resid and norm_w 16-byte aligned, n_seq in 1..8, x not overlapping y.
 // The first and last 16-byte granule of a row range may be read past the row's bytes (never
 // past the aligned granule that holds the row's last byte).
@@ -34,6 +35,7 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/core/tensor.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/gemv_generic.cuh"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/formats.hpp"
 
@@ -628,6 +630,16 @@ void launch(const GemvParams& p, bool dual, cudaStream_t stream) {
 
 template <class F>
 void launch_any_seq(const GemvParams& p, bool dual, cudaStream_t stream) {
+    if (p.cols % k_step != 0) {  // widths the streaming kernel does not take
+        GDN_CHECK(p.type == F::dtype, "launch_gemv: params.type is ", dtype_name(p.type),
+                  " but the kernel was instantiated for ", dtype_name(F::dtype));
+        GDN_CHECK(dual == (p.w_up != nullptr), dual ? "launch_gemv_gate_up: w_up (up matrix) is null"
+                                                    : "launch_gemv: w_up is set; use launch_gemv_gate_up");
+        GDN_CHECK(!(dual && p.resid != nullptr), "launch_gemv_gate_up: gate/up has no residual epilogue");
+        launch_gemv_generic<F>(p.w, p.w_up, p.rows, p.cols, p.x, p.y, p.resid, p.norm_w, p.norm_eps, p.n_seq,
+                               stream);
+        return;
+    }
     if (p.n_seq == 1) {
         launch<F, 1>(p, dual, stream);
     } else {

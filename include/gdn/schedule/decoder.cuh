@@ -23,6 +23,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -42,6 +43,7 @@
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/ref/check.hpp"
 #include "gdn/schedule/device_weights.cuh"
+#include "gdn/schedule/model.hpp"
 
 namespace gdn::cuda {
 
@@ -553,5 +555,73 @@ private:
 
 /// The runtime-shaped decoder for any Qwen3.5 GGUF.
 using RuntimeDecoder = BasicDecoder<256>;
+
+namespace detail {
+
+template <class L>
+constexpr int attn_window_of() {
+    if constexpr (L::kind == LayerKind::attention) return L::mixer::window;
+    else return 0;
+}
+template <class L>
+constexpr int attn_kv_of() {
+    if constexpr (L::kind == LayerKind::attention) return static_cast<int>(L::mixer::kv_type::format::dtype);
+    else return -1;
+}
+
+/// The attention policy a Model declares: one FAWindow and one KV format for all its
+/// attention layers (the decoder keeps one graph and one KV layout).
+template <class List>
+struct AttnPolicy;
+template <class... Ls>
+struct AttnPolicy<TypeList<Ls...>> {
+    static constexpr std::array<int, sizeof...(Ls)> windows{attn_window_of<Ls>()...};
+    static constexpr std::array<int, sizeof...(Ls)> kvs{attn_kv_of<Ls>()...};
+    static constexpr int first() {
+        for (size_t i = 0; i < windows.size(); ++i)
+            if (windows[i] != 0) return static_cast<int>(i);
+        return -1;
+    }
+    static constexpr bool uniform() {
+        const int f = first();
+        for (size_t i = 0; i < windows.size(); ++i)
+            if (windows[i] != 0 && (windows[i] != windows[f] || kvs[i] != kvs[f])) return false;
+        return true;
+    }
+    static constexpr int window = first() < 0 ? 256 : windows[first()];
+    static constexpr DType kv = first() < 0 ? DType::f16 : static_cast<DType>(kvs[first()]);
+};
+
+}  // namespace detail
+
+/// The decoder of a compile-time Model<...>: checks the weights against the declared blocks
+/// (layer kinds, projection dtypes, shapes), and takes the attention window, the KV format
+/// and the per-layer DeltaNet WHT from the model type (they override those options).
+template <ModelType M>
+class Decoder : public BasicDecoder<detail::AttnPolicy<typename M::layers>::window> {
+    using Policy = detail::AttnPolicy<typename M::layers>;
+    static_assert(Policy::uniform(),
+                  "cuda::Decoder<Model>: every AttnBlock of a model must use the same fa_window and KV format.");
+    static_assert(Policy::window == 64 || Policy::window == 256,
+                  "cuda::Decoder<Model>: the attention kernels are compiled for fa_window<64> and fa_window<256>.");
+    using Base = BasicDecoder<Policy::window>;
+
+public:
+    /// Launches of one decode step, known at compile time (fused input projections).
+    static constexpr int launches_per_step = 4 + 5 * M::n_layers;
+
+    Decoder(const ModelWeights& weights, DecoderOptions opt = {}) : Base(checked(weights), with_model(std::move(opt))) {}
+
+private:
+    static const ModelWeights& checked(const ModelWeights& w) {
+        M::validate(w);
+        return w;
+    }
+    static DecoderOptions with_model(DecoderOptions o) {
+        o.kv_type = Policy::kv;
+        o.deltanet_wht = M::wht_flags();
+        return o;
+    }
+};
 
 }  // namespace gdn::cuda

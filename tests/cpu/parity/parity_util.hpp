@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -33,7 +34,12 @@ inline const std::vector<std::string>& parity_fixture_names() {
     return names;
 }
 
-inline std::string data_path(const std::string& file) { return std::string(GDN_TEST_DATA_DIR) + "/" + file; }
+/// $GDN_TEST_DATA_DIR when set (tests run from a copied tree, e.g. on the GPU machine),
+/// else the tests/data folder this build was configured with.
+inline std::string data_path(const std::string& file) {
+    const char* env = std::getenv("GDN_TEST_DATA_DIR");
+    return std::string(env && *env ? env : GDN_TEST_DATA_DIR) + "/" + file;
+}
 
 inline std::vector<std::byte> read_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
