@@ -35,7 +35,29 @@ for exe in "$build"/tests/gdn_gpu_*; do
       "$(grep -E 'test cases|assertions' "$out/$name.log" | tail -1)")")
   [ $rc -ne 0 ] && [ $rc -ne 77 ] && tail -40 "$out/$name.log"
 done
+# Examples on the GPU: gdn-logits against HF's logits, gdn-generate on the built-in model.
+if [ -x "$build/examples/gdn-logits" ]; then
+  GDN_LOGITS_ARGS="--backend cuda" bash tests/cpu/parity/check_gdn_logits.sh "$build/examples/gdn-logits" \
+      tests/data qwen35_r2_real_heads_f16 1e-3 > "$out/gdn-logits-cuda.log" 2>&1
+  rc=$?; summary+=("$(printf '%-28s %-10s %s' gdn-logits-cuda "$([ $rc = 0 ] && echo passed || echo "FAILED($rc)")" \
+      "$(tail -1 "$out/gdn-logits-cuda.log")")")
+fi
+if [ -x "$build/examples/gdn-generate" ]; then
+  "$build/examples/gdn-generate" -m tests/data/qwen35_r2_real_heads_f16.gguf -n 64 > "$out/gdn-generate.log" 2>&1
+  summary+=("$(printf '%-28s rc=%-7s %s' gdn-generate $? "$(tail -1 "$out/gdn-generate.log")")")
+fi
+# compute-sanitizer over one short whole-decoder case (every kernel of the schedule).
+if [ "${SANITIZE:-1}" = 1 ] && command -v compute-sanitizer >/dev/null && [ -x "$build/tests/gdn_gpu_decoder" ]; then
+  for tool in memcheck racecheck; do
+    compute-sanitizer --tool $tool --error-exitcode 99 "$build/tests/gdn_gpu_decoder" \
+        "cuda decoder: bad input raises gdn::Error and leaves the state usable" > "$out/sanitizer-$tool.log" 2>&1
+    rc=$?
+    summary+=("$(printf '%-28s %-10s %s' "compute-sanitizer $tool" "$([ $rc = 0 ] && echo clean || echo "FAILED($rc)")" \
+        "$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizer-$tool.log" | tail -1)")")
+  done
+fi
 for exe in "$build"/bench/gdn_bench_*; do
+  [ "${BENCH:-1}" = 1 ] || break
   [ -x "$exe" ] || continue
   name=$(basename "$exe")
   echo "== $name"
