@@ -1,0 +1,580 @@
+// bench/decode.cu - batch-1 decode speed of random-weight Qwen3.5 models at the real shapes
+// (0.8B, 2B, 4B, 9B, 27B), against the memory-bandwidth floor measured in the same run.
+//
+// Per row: a model of that shape with every matrix in one weight type (bf16, q8_0, q4_0,
+// q4_k; generated on the device, gdn/schedule/random_weights.cuh), a RuntimeDecoder with
+// the KV type and max_ctx = ctx, and `warmup + steps` greedy steps through generate() at
+// positions [ctx - warmup - steps, ctx), all inside one attention window (no re-capture
+// while timed). ms_per_token is the median over chunks of 16 steps of the CUDA-event time of
+// generate(17) on the decoder's stream, divided by 16.
+//
+// Bytes touched per token (the floor's numerator):
+//   weights   every matrix once, one embedding row, the LM head whole
+//   state     2 * 4 * Hv*dk*dv per DeltaNet layer (float32 state, read + written)
+//   KV        per attention layer 2 * Hkv * kv_row_bytes * (pos + 1), averaged over the
+//             timed positions
+// floor_ms = bytes / copy bandwidth (device-to-device cudaMemcpy, read + write counted,
+// measured at start); floor_frac = floor_ms / ms_per_token.
+//
+// Reaching a 16K context: decoding 16K tokens first would take minutes for the big shapes,
+// so by default (`--fill seek`) the decoder is moved to the start position directly: the KV
+// cache below it is zeroed and the host and device positions are set, which is what the
+// timed steps read (the attention kernel reads every position 0..pos, whatever it holds).
+// The decoder has no public call for that yet, so `seek` reaches its private members
+// through the explicit-instantiation access rule; `--fill prefill` prefills random tokens
+// instead (slow at 16K).
+//
+// Also here: the DeltaNet step kernel alone at batch 1..256 (Hv 16 and 48), timed the way
+// bench/peers/deltanet_peers.py times flash-linear-attention, so the two tables line up.
+//
+// Usage: gdn_bench_decode [--shapes 0.8B,4B,9B,27B] [--weights bf16,q8_0,q4_0,q4_k]
+//          [--kv f16,q8_0] [--ctx 512,16K] [--quick] [--warmup N] [--steps N]
+//          [--fill seek|prefill] [--no-deltanet | --deltanet-only] [--csv FILE]
+//          [--deltanet-csv FILE]
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench_util.cuh"
+#include "gdn/core/config.hpp"
+#include "gdn/core/dtype.hpp"
+#include "gdn/core/weights.hpp"
+#include "gdn/kernels/deltanet_step.cuh"
+#include "gdn/schedule/decoder.cuh"
+#include "gdn/schedule/random_weights.cuh"
+
+namespace {
+
+using gdn::DType;
+using Decoder = gdn::cuda::RuntimeDecoder;
+
+// ---- the decoder's private position (until it has a public seek) ---------------------
+// Explicit instantiation may name private members; the friend functions hand out the
+// member pointers.
+struct PosTag { friend auto member(PosTag); };
+struct PosPtrTag { friend auto member(PosPtrTag); };
+struct LayersTag { friend auto member(LayersTag); };
+template <class Tag, auto M>
+struct Expose { friend auto member(Tag) { return M; } };
+template struct Expose<PosTag, &Decoder::pos_>;
+template struct Expose<PosPtrTag, &Decoder::pos_ptr>;
+template struct Expose<LayersTag, &Decoder::layers_>;
+
+/// Put dec at position `pos` as if pos tokens had been decoded: KV rows below pos zeroed,
+/// host and device positions set. DeltaNet state keeps what it holds (zero after reset).
+void seek(Decoder& dec, int64_t pos, int64_t max_ctx, DType kv_type) {
+    const gdn::ModelConfig& c = dec.config();
+    const size_t kv_bytes = static_cast<size_t>(max_ctx * c.n_head_kv * gdn::dtype_row_bytes(kv_type, c.head_dim));
+    for (auto& l : dec.*member(LayersTag{})) {
+        if (!l.attention) continue;
+        GDN_CUDA_CHECK(cudaMemsetAsync(l.k_cache.ptr, 0, kv_bytes, dec.stream()));
+        GDN_CUDA_CHECK(cudaMemsetAsync(l.v_cache.ptr, 0, kv_bytes, dec.stream()));
+    }
+    const int32_t p = static_cast<int32_t>(pos);
+    int32_t* dev_pos = (dec.*member(PosPtrTag{}))();
+    GDN_CUDA_CHECK(cudaMemcpyAsync(dev_pos, &p, sizeof p, cudaMemcpyHostToDevice, dec.stream()));
+    GDN_CUDA_CHECK(cudaStreamSynchronize(dec.stream()));
+    dec.*member(PosTag{}) = pos;
+}
+
+// ---- shapes ---------------------------------------------------------------------------
+struct Shape {
+    std::string name;
+    gdn::ModelConfig cfg;
+};
+
+gdn::ModelConfig qwen35(int64_t embd, int64_t layers, int64_t hv, int64_t heads, int64_t heads_kv, int64_t ff,
+                        bool tied) {
+    gdn::ModelConfig c;
+    c.n_vocab = 248320;
+    c.n_embd = embd;
+    c.n_layer = layers;
+    c.n_ff = ff;
+    c.full_attention_interval = 4;
+    c.ssm_n_k_heads = 16;
+    c.ssm_n_v_heads = hv;
+    c.ssm_d_k = c.ssm_d_v = 128;
+    c.ssm_conv_kernel = 4;
+    c.v_head_order = gdn::HeadOrder::tiled;
+    c.n_head = heads;
+    c.n_head_kv = heads_kv;
+    c.head_dim = 256;
+    c.n_rot = 64;
+    c.rope_theta = 1e7f;
+    c.rms_eps = 1e-6f;
+    c.tied_embeddings = tied;
+    return c;
+}
+
+// ../shared/MODEL.md, "Configurations".
+std::vector<Shape> all_shapes() {
+    return {{"0.8B", qwen35(1024, 24, 16, 8, 2, 3584, true)},
+            {"2B", qwen35(2048, 24, 16, 8, 2, 6144, true)},
+            {"4B", qwen35(2560, 32, 32, 16, 4, 9216, true)},
+            {"9B", qwen35(4096, 32, 32, 16, 4, 12288, false)},
+            {"27B", qwen35(5120, 64, 48, 24, 4, 17408, false)}};
+}
+
+// ---- options --------------------------------------------------------------------------
+struct Options {
+    std::vector<std::string> shapes{"0.8B", "4B", "9B", "27B"};
+    std::vector<DType> weights{DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k};
+    std::vector<DType> kv{DType::f16, DType::q8_0};
+    std::vector<int64_t> ctx{512, 16384};
+    int warmup = 32;
+    int steps = 224;  // warmup + steps <= 256: one attention window, no re-capture
+    bool quick = false;
+    bool prefill = false;
+    bool decode = true;
+    bool deltanet = true;
+    std::string csv, deltanet_csv;
+};
+
+constexpr int k_chunk = 16;  // steps per timed generate() call
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    size_t b = 0;
+    while (b <= s.size()) {
+        const size_t e = s.find(',', b);
+        const std::string item = s.substr(b, e == std::string::npos ? std::string::npos : e - b);
+        if (!item.empty()) out.push_back(item);
+        if (e == std::string::npos) break;
+        b = e + 1;
+    }
+    return out;
+}
+
+DType parse_type(const std::string& s, const char* what) {
+    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
+        if (gdn::dtype_name(t) == s) return t;
+    gdn::fail("decode bench: unknown ", what, " type '", s, "'");
+}
+
+int64_t parse_ctx(const std::string& s) {
+    char* end = nullptr;
+    const long long v = std::strtoll(s.c_str(), &end, 10);
+    int64_t mult = 1;
+    if (end && (*end == 'K' || *end == 'k')) mult = 1024, ++end;
+    GDN_CHECK(end && *end == '\0' && v > 0, "decode bench: bad context '", s, "' (e.g. 512, 16K, 16384)");
+    return v * mult;
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    bool steps_set = false, warmup_set = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            GDN_CHECK(i + 1 < argc, "decode bench: ", a, " needs a value");
+            return argv[++i];
+        };
+        if (a == "--shapes") {
+            o.shapes = split_list(value());
+        } else if (a == "--weights") {
+            o.weights.clear();
+            for (const auto& s : split_list(value())) o.weights.push_back(parse_type(s, "weight"));
+        } else if (a == "--kv") {
+            o.kv.clear();
+            for (const auto& s : split_list(value())) o.kv.push_back(parse_type(s, "KV"));
+        } else if (a == "--ctx") {
+            o.ctx.clear();
+            for (const auto& s : split_list(value())) o.ctx.push_back(parse_ctx(s));
+        } else if (a == "--quick") {
+            o.quick = true;
+        } else if (a == "--warmup") {
+            o.warmup = std::atoi(value().c_str());
+            warmup_set = true;
+        } else if (a == "--steps") {
+            o.steps = std::atoi(value().c_str());
+            steps_set = true;
+        } else if (a == "--fill") {
+            const std::string f = value();
+            GDN_CHECK(f == "seek" || f == "prefill", "decode bench: --fill is seek or prefill, got '", f, "'");
+            o.prefill = f == "prefill";
+        } else if (a == "--no-deltanet") {
+            o.deltanet = false;
+        } else if (a == "--deltanet-only") {
+            o.decode = false;
+        } else if (a == "--csv") {
+            o.csv = value();
+        } else if (a == "--deltanet-csv") {
+            o.deltanet_csv = value();
+        } else if (a == "--help" || a == "-h") {
+            std::printf("usage: %s [--shapes 0.8B,2B,4B,9B,27B] [--weights bf16,q8_0,q4_0,q4_k] [--kv f16,q8_0]\n"
+                        "          [--ctx 512,16K] [--quick] [--warmup N] [--steps N] [--fill seek|prefill]\n"
+                        "          [--no-deltanet | --deltanet-only] [--csv FILE] [--deltanet-csv FILE]\n",
+                        argv[0]);
+            std::exit(0);
+        } else {
+            gdn::fail("decode bench: unknown argument '", a, "' (see --help)");
+        }
+    }
+    if (o.quick) {
+        if (!steps_set) o.steps = 128;
+        if (!warmup_set) o.warmup = 16;
+    }
+    GDN_CHECK(o.steps >= 128 && o.steps % k_chunk == 0, "decode bench: --steps must be >= 128 and a multiple of ",
+              k_chunk, ", got ", o.steps);
+    GDN_CHECK(o.warmup >= 1, "decode bench: --warmup must be >= 1");
+    const auto known = all_shapes();
+    for (const auto& s : o.shapes)
+        GDN_CHECK(std::any_of(known.begin(), known.end(), [&](const Shape& k) { return k.name == s; }),
+                  "decode bench: unknown shape '", s, "' (0.8B, 2B, 4B, 9B, 27B)");
+    return o;
+}
+
+// ---- bytes ----------------------------------------------------------------------------
+/// Weight bytes read per token: every matrix once, one embedding row, the LM head whole.
+double weight_bytes_per_token(const gdn::ModelWeights& w) {
+    double b = double(w.tok_embd.row_bytes()) + double(w.output.bytes());
+    for (const gdn::LayerWeights& l : w.layers) {
+        if (l.is_attention) {
+            for (const gdn::TensorView* t : {&l.attn.q, &l.attn.k, &l.attn.v, &l.attn.out}) b += double(t->bytes());
+        } else {
+            const gdn::DeltaNetWeights& d = l.deltanet;
+            for (const gdn::TensorView* t : {&d.qkv, &d.z, &d.beta, &d.alpha, &d.out}) b += double(t->bytes());
+        }
+        for (const gdn::TensorView* t : {&l.mlp.gate, &l.mlp.up, &l.mlp.down}) b += double(t->bytes());
+    }
+    return b;
+}
+
+int64_t n_attention_layers(const gdn::ModelConfig& c) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < c.n_layer; ++i) n += c.is_attention(i) ? 1 : 0;
+    return n;
+}
+
+double state_bytes_per_token(const gdn::ModelConfig& c) {
+    return double(c.n_layer - n_attention_layers(c)) * 2.0 * 4.0 * double(c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v);
+}
+
+/// K and V bytes read per token at `positions` cached positions.
+double kv_bytes_per_token(const gdn::ModelConfig& c, DType kv, double positions) {
+    return double(n_attention_layers(c)) * 2.0 * double(c.n_head_kv * gdn::dtype_row_bytes(kv, c.head_dim)) *
+           positions;
+}
+
+/// Device bytes a decoder allocates beyond the weights (KV cache and state dominate).
+double decoder_bytes(const gdn::ModelConfig& c, DType kv, int64_t max_ctx) {
+    const double kv_alloc = double(n_attention_layers(c)) * 2.0 *
+                            double(max_ctx * c.n_head_kv * gdn::dtype_row_bytes(kv, c.head_dim));
+    return kv_alloc + state_bytes_per_token(c) / 2.0 + double(c.n_vocab) * 8.0 + 64e6;
+}
+
+// ---- one decode row ---------------------------------------------------------------------
+struct Row {
+    std::string shape, weights, kv;
+    int64_t ctx = 0;
+    int batch = 1;
+    double ms = 0, tok_s = 0;
+    int launches = 0;
+    double mb = 0, floor_ms = 0, floor_frac = 0;
+    int steps = 0;
+    std::string note;
+    bool measured = false;
+};
+
+Row make_row(std::string shape, std::string weights, std::string kv, int64_t ctx, int batch = 1) {
+    Row r;
+    r.shape = std::move(shape);
+    r.weights = std::move(weights);
+    r.kv = std::move(kv);
+    r.ctx = ctx;
+    r.batch = batch;
+    return r;
+}
+
+FILE* g_csv = nullptr;
+
+void print_header() {
+    std::printf("\n| shape | weights | kv | ctx | batch | ms_per_token | tok_s | launches | floor_frac | MB_per_token "
+                "| floor_ms | steps | card | note |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::fflush(stdout);
+}
+
+void print_row(const Row& r, const std::string& card) {
+    if (r.measured) {
+        std::printf("| %s | %s | %s | %lld | %d | %.3f | %.1f | %d | %.3f | %.1f | %.3f | %d | %s | %s |\n",
+                    r.shape.c_str(), r.weights.c_str(), r.kv.c_str(), static_cast<long long>(r.ctx), r.batch, r.ms,
+                    r.tok_s, r.launches, r.floor_frac, r.mb, r.floor_ms, r.steps, card.c_str(), r.note.c_str());
+    } else {
+        std::printf("| %s | %s | %s | %lld | %d | - | - | - | - | - | - | - | %s | %s |\n", r.shape.c_str(),
+                    r.weights.c_str(), r.kv.c_str(), static_cast<long long>(r.ctx), r.batch, card.c_str(),
+                    r.note.c_str());
+    }
+    std::fflush(stdout);
+    if (g_csv) {
+        std::fprintf(g_csv, "%s,%s,%s,%lld,%d,%.4f,%.2f,%d,%.4f,%.2f,%.4f,%d,\"%s\",\"%s\"\n", r.shape.c_str(),
+                     r.weights.c_str(), r.kv.c_str(), static_cast<long long>(r.ctx), r.batch,
+                     r.measured ? r.ms : -1.0, r.measured ? r.tok_s : -1.0, r.launches,
+                     r.measured ? r.floor_frac : -1.0, r.mb, r.floor_ms, r.steps, card.c_str(), r.note.c_str());
+        std::fflush(g_csv);
+    }
+}
+
+Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int64_t ctx, const Options& o,
+            double copy_gbs) {
+    Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx);
+    const gdn::ModelConfig& c = s.cfg;
+    const int total = o.warmup + o.steps;
+    GDN_CHECK(ctx > total, "decode bench: ctx ", ctx, " must exceed warmup + steps = ", total);
+    gdn::cuda::DecoderOptions opt;
+    opt.max_ctx = static_cast<int>(ctx);
+    opt.kv_type = kv;
+    Decoder dec(w, opt, gdn::cuda::WeightsOn::device);
+    const int64_t start = ctx - total;
+    if (o.prefill) {
+        std::vector<int32_t> prompt(static_cast<size_t>(start));
+        uint64_t h = 12345;
+        for (int32_t& t : prompt) {
+            h = gdn::cuda::random_detail::mix64(h);
+            t = static_cast<int32_t>(h % static_cast<uint64_t>(c.n_vocab));
+        }
+        dec.prefill(prompt);
+        r.note = "prefill";
+    } else {
+        seek(dec, start, ctx, kv);
+        r.note = "seek";
+    }
+    dec.generate(o.warmup + 1);  // o.warmup steps; the first one captures the graph
+    gdn::bench::EventTimer t;
+    std::vector<double> per_step;
+    bool ids_ok = true;
+    for (int done = 0; done < o.steps; done += k_chunk) {
+        t.start(dec.stream());
+        const std::vector<int32_t> ids = dec.generate(k_chunk + 1);
+        t.stop(dec.stream());
+        per_step.push_back(t.ms() / k_chunk);
+        for (int32_t id : ids) ids_ok = ids_ok && id >= 0 && id < c.n_vocab;
+    }
+    GDN_CHECK(dec.position() == ctx, "decode bench: decoder ended at position ", dec.position(), ", expected ", ctx);
+    const std::vector<float> logits = dec.logits();
+    const bool finite = std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); });
+    if (!finite) r.note += ", NON-FINITE LOGITS";
+    if (!ids_ok) r.note += ", BAD TOKEN IDS";
+
+    // Timed steps run at positions [ctx - steps, ctx): step at pos reads pos + 1 KV rows.
+    const double mean_positions = double(ctx - o.steps + 1 + ctx) / 2.0;
+    const double bytes = weight_bytes_per_token(w) + state_bytes_per_token(c) + kv_bytes_per_token(c, kv, mean_positions);
+    r.ms = gdn::bench::median(per_step);
+    r.tok_s = 1e3 / r.ms;
+    r.launches = dec.launches_per_step();
+    r.mb = bytes / 1e6;
+    r.floor_ms = bytes / (copy_gbs * 1e9) * 1e3;
+    r.floor_frac = r.floor_ms / r.ms;
+    r.steps = o.steps;
+    r.measured = true;
+    return r;
+}
+
+std::string gb(double bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f GB", bytes / 1e9);
+    return buf;
+}
+
+void decode_table(const Options& o, const std::string& card, double copy_gbs) {
+    print_header();
+    const auto shapes = all_shapes();
+    for (const std::string& name : o.shapes) {
+        const Shape& s = *std::find_if(shapes.begin(), shapes.end(), [&](const Shape& k) { return k.name == name; });
+        for (DType wt : o.weights) {
+            const double w_bytes = double(gdn::cuda::random_weights_bytes(s.cfg, wt));
+            double smallest_row = 1e30;
+            for (DType kv : o.kv)
+                for (int64_t ctx : o.ctx) smallest_row = std::min(smallest_row, decoder_bytes(s.cfg, kv, ctx));
+            const double free_b = double(gdn::bench::device_memory().first);
+            if (w_bytes + smallest_row > free_b) {
+                for (DType kv : o.kv)
+                    for (int64_t ctx : o.ctx) {
+                        Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx);
+                        r.note = "skipped: needs " + gb(w_bytes + decoder_bytes(s.cfg, kv, ctx)) + ", " +
+                                 gb(free_b) + " free";
+                        print_row(r, card);
+                    }
+                continue;
+            }
+            std::optional<gdn::ModelWeights> w;
+            try {
+                gdn::bench::EventTimer gen;
+                gen.start(nullptr);
+                w = gdn::cuda::random_device_weights(s.cfg, wt, 0x5eed0000u + static_cast<uint64_t>(wt));
+                gen.stop(nullptr);
+                std::fprintf(stderr, "[decode] %s %s: %s of weights generated in %.0f ms\n", s.name.c_str(),
+                             std::string(gdn::dtype_name(wt)).c_str(), gb(w_bytes).c_str(), gen.ms());
+            } catch (const std::exception& e) {
+                for (DType kv : o.kv)
+                    for (int64_t ctx : o.ctx) {
+                        Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx);
+                        r.note = std::string("error: ") + e.what();
+                        print_row(r, card);
+                    }
+                continue;
+            }
+            for (DType kv : o.kv) {
+                for (int64_t ctx : o.ctx) {
+                    Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx);
+                    const double need = decoder_bytes(s.cfg, kv, ctx);
+                    const double free_now = double(gdn::bench::device_memory().first);
+                    if (need > free_now) {
+                        r.note = "skipped: needs " + gb(w_bytes + need) + ", " + gb(free_now + w_bytes) + " free";
+                        print_row(r, card);
+                        continue;
+                    }
+                    try {
+                        r = run_row(s, *w, wt, kv, ctx, o, copy_gbs);
+                    } catch (const std::exception& e) {
+                        r.note = std::string("error: ") + e.what();
+                        cudaGetLastError();
+                    }
+                    print_row(r, card);
+                }
+            }
+        }
+    }
+    // Independent sequences: the decoder takes one sequence today.
+    for (const std::string& name : o.shapes)
+        for (int batch : {4, 16, 64}) {
+            Row r = make_row(name, "*", "*", o.ctx.front(), batch);
+            r.note = "not yet: decoder is batch-1";
+            print_row(r, card);
+        }
+}
+
+// ---- the DeltaNet step alone --------------------------------------------------------------
+/// Microseconds per call of the DeltaNet step (f32 state, default split), replayed in a
+/// graph over enough layers' states (> 256 MB) that the state streams from HBM, not L2.
+double deltanet_us(int hv, int n_seq, cudaStream_t stream, int* layers_out) {
+    constexpr int hk = 16, d = 128;
+    const int64_t conv_dim = int64_t(2 * hk + hv) * d;
+    const size_t state_bytes = size_t(n_seq) * hv * d * d * sizeof(float);
+    const int layers = int(std::clamp<size_t>((size_t(256) << 20) / state_bytes + 1, 1, 128));
+    *layers_out = layers;
+    std::vector<void*> owned;
+    auto alloc = [&](size_t bytes) {
+        void* p = nullptr;
+        GDN_CUDA_CHECK(cudaMalloc(&p, bytes));
+        GDN_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream));
+        owned.push_back(p);
+        return static_cast<float*>(p);
+    };
+    gdn::kernels::DeltaNetStepParams<float> p;
+    p.n_seq = n_seq;
+    p.n_k_heads = hk;
+    p.n_v_heads = hv;
+    p.qkv = alloc(size_t(n_seq) * conv_dim * 4);
+    p.z = alloc(size_t(n_seq) * hv * d * 4);
+    p.b = alloc(size_t(n_seq) * hv * 4);
+    p.a = alloc(size_t(n_seq) * hv * 4);
+    p.conv_w = alloc(size_t(conv_dim) * 4 * 4);
+    p.dt_bias = alloc(size_t(hv) * 4);
+    p.ssm_a = alloc(size_t(hv) * 4);
+    p.norm_w = alloc(d * 4);
+    p.pos = reinterpret_cast<const int32_t*>(alloc(size_t(n_seq) * 4));
+    p.y = alloc(size_t(n_seq) * hv * d * 4);
+    std::vector<float*> rings, states;
+    for (int l = 0; l < layers; ++l) {
+        rings.push_back(alloc(size_t(n_seq) * 4 * conv_dim * 4));
+        states.push_back(alloc(state_bytes));
+    }
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    GDN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    for (int l = 0; l < layers; ++l) {
+        p.conv_ring = rings[size_t(l)];
+        p.state = states[size_t(l)];
+        gdn::kernels::launch_deltanet_step<float, false>(p, stream);
+    }
+    GDN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    GDN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    const int reps = std::max(5, 400 / layers);  // 5 samples of >= 400 calls
+    gdn::bench::EventTimer t;
+    std::vector<double> us;
+    for (int rep = 0; rep < 5; ++rep) {
+        t.start(stream);
+        for (int r = 0; r < reps; ++r) GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+        t.stop(stream);
+        us.push_back(t.ms() * 1e3 / (double(reps) * layers));
+    }
+    GDN_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    GDN_CUDA_CHECK(cudaGraphDestroy(graph));
+    GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    for (void* q : owned) GDN_CUDA_CHECK(cudaFree(q));
+    return gdn::bench::median(us);
+}
+
+void deltanet_table(const Options& o, const std::string& card, double copy_gbs) {
+    FILE* csv = o.deltanet_csv.empty() ? nullptr : std::fopen(o.deltanet_csv.c_str(), "w");
+    if (csv) std::fprintf(csv, "impl,hv,batch,us_per_call,state_gbs,pct_copy\n");
+    cudaStream_t stream = nullptr;
+    GDN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    std::printf("\nDeltaNet step alone (gdn deltanet_step, f32 state, Hk=16, dk=dv=128, T=1, state in place; "
+                "graph over layers with > 256 MB of state) on %s, copy %.0f GB/s\n\n",
+                card.c_str(), copy_gbs);
+    std::printf("| impl | Hv | batch | layers | us_per_call | state_GB_s | pct_copy |\n|---|---|---|---|---|---|---|\n");
+    for (int hv : {16, 48}) {
+        for (int n_seq : {1, 2, 4, 8, 16, 32, 64, 128, 256}) {
+            int layers = 0;
+            const double us = deltanet_us(hv, n_seq, stream, &layers);
+            const double gbs = 2.0 * hv * 128.0 * 128.0 * 4.0 * n_seq / (us * 1e-6) / 1e9;
+            std::printf("| gdn | %d | %d | %d | %.2f | %.0f | %.1f%% |\n", hv, n_seq, layers, us, gbs,
+                        100.0 * gbs / copy_gbs);
+            std::fflush(stdout);
+            if (csv) std::fprintf(csv, "gdn,%d,%d,%.4f,%.2f,%.2f\n", hv, n_seq, us, gbs, 100.0 * gbs / copy_gbs);
+        }
+    }
+    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
+    if (csv) std::fclose(csv);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const Options o = parse(argc, argv);
+        if (!gdn::bench::have_device()) {
+            std::printf("no CUDA device: skipping the decode benchmark\n");
+            return gdn::bench::k_skip;
+        }
+        const std::string card = gdn::bench::card_name();
+        cudaStream_t stream = nullptr;
+        GDN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+        const double copy_gbs = gdn::bench::copy_bandwidth_gbs(stream);
+        GDN_CUDA_CHECK(cudaStreamDestroy(stream));
+        const auto [free_b, total_b] = gdn::bench::device_memory();
+        std::printf("gdn decode benchmark on %s: device-to-device copy %.0f GB/s (read + write), %.1f of %.1f GB "
+                    "free; %d warm-up + %d timed steps per row%s; context reached by %s\n",
+                    card.c_str(), copy_gbs, double(free_b) / 1e9, double(total_b) / 1e9, o.warmup, o.steps,
+                    o.quick ? " (--quick)" : "", o.prefill ? "prefill" : "seek (KV zeroed, position set)");
+        if (o.decode) {
+            if (!o.csv.empty()) {
+                g_csv = std::fopen(o.csv.c_str(), "w");
+                GDN_CHECK(g_csv != nullptr, "decode bench: cannot write ", o.csv);
+                std::fprintf(g_csv, "shape,weights,kv,ctx,batch,ms_per_token,tok_s,launches,floor_frac,MB_per_token,"
+                                    "floor_ms,steps,card,note\n");
+            }
+            decode_table(o, card, copy_gbs);
+            if (g_csv) std::fclose(g_csv);
+        }
+        if (o.deltanet) deltanet_table(o, card, copy_gbs);
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+}
