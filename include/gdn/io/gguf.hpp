@@ -38,6 +38,7 @@
 #include "gdn/core/dtype.hpp"
 #include "gdn/core/error.hpp"
 #include "gdn/core/tensor.hpp"
+#include "gdn/quant/dispatch.hpp"
 
 namespace gdn::io {
 
@@ -592,9 +593,8 @@ private:
             t.view.ne[d] = ne;
         }
         t.type_id = cur.read<uint32_t>(ctx);
-        GDN_CHECK(dtype_supported(t.type_id), "gguf: tensor '", name, "' has type id ", t.type_id, " (",
-                  ggml_type_name(t.type_id), "), which gdn does not support");
-        t.view.type = static_cast<DType>(t.type_id);
+        t.view.type = dtype_from_id(
+            t.type_id, ::gdn::detail::concat("gguf: tensor '", name, "' (ggml type ", ggml_type_name(t.type_id), ")"));
         const DTypeTraits tr = dtype_traits(t.view.type);
         GDN_CHECK(t.view.ne[0] % tr.block_elems == 0, "gguf: tensor '", name, "' has ne[0] = ", t.view.ne[0],
                   ", not a multiple of the ", dtype_name(t.view.type), " block size ", tr.block_elems);
