@@ -387,8 +387,29 @@ std::string gb(double bytes) {
     return buf;
 }
 
+/// The rows furthest from the floor, with what the numbers say about why: the time above
+/// the floor spread over the launches of a step (a few us per launch is what launch gaps and
+/// kernel tails cost; much more means the kernels themselves stream below bandwidth).
+void print_furthest(std::vector<Row> rows, size_t n) {
+    if (rows.empty()) return;
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.floor_frac < b.floor_frac; });
+    std::printf("\nFurthest from the floor (lowest floor_frac):\n\n");
+    for (size_t i = 0; i < std::min(n, rows.size()); ++i) {
+        const Row& r = rows[i];
+        const double gap_us = (r.ms - r.floor_ms) * 1e3;
+        const double per_launch = gap_us / std::max(1, r.launches);
+        std::printf("%zu. %s %s kv %s ctx %lld: floor_frac %.3f, %.3f ms vs floor %.3f ms; %.0f us above the floor = "
+                    "%.1f us per launch over %d launches: %s\n",
+                    i + 1, r.shape.c_str(), r.weights.c_str(), r.kv.c_str(), static_cast<long long>(r.ctx),
+                    r.floor_frac, r.ms, r.floor_ms, gap_us, per_launch, r.launches,
+                    per_launch < 6.0 ? "launch gaps and kernel tails dominate (little work per launch)"
+                                     : "kernels stream below copy bandwidth (not launch-bound)");
+    }
+}
+
 void decode_table(const Options& o, const std::string& card, double copy_gbs) {
     print_header();
+    std::vector<Row> measured;
     const auto shapes = all_shapes();
     for (const std::string& name : o.shapes) {
         const Shape& s = *std::find_if(shapes.begin(), shapes.end(), [&](const Shape& k) { return k.name == name; });
@@ -442,6 +463,7 @@ void decode_table(const Options& o, const std::string& card, double copy_gbs) {
                         cudaGetLastError();
                     }
                     print_row(r, card);
+                    if (r.measured) measured.push_back(r);
                 }
             }
         }
@@ -453,6 +475,7 @@ void decode_table(const Options& o, const std::string& card, double copy_gbs) {
             r.note = "not yet: decoder is batch-1";
             print_row(r, card);
         }
+    print_furthest(measured, 3);
 }
 
 // ---- the DeltaNet step alone --------------------------------------------------------------

@@ -237,6 +237,7 @@ def main() -> int:
           f"copy {bw:.0f} GB/s (read + write); state bytes 2*4*Hv*dk*dv*batch per call\n")
     print("| impl | version | Hv | batch | layers | us_per_call | state_GB_s | pct_copy | peer_over_gdn | mode |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    torch.set_grad_enabled(False)
     for name, fn, case, ver in peers:
         for hv in hvs:
             for batch in batches:

@@ -74,6 +74,16 @@ def timed_generate(torch, model, prompt, n_new: int, **kw) -> float:
     return dt
 
 
+def hide_fla() -> None:
+    """Drop the sys.path entry that provides `fla`, so transformers takes its torch path."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fla")
+    if spec and spec.submodule_search_locations:
+        site = os.path.dirname(list(spec.submodule_search_locations)[0])
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.abspath(site)]
+
+
 def gdn_row(path: str | None):
     if not path or not os.path.exists(path):
         return None
@@ -91,7 +101,11 @@ def main() -> int:
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--prompt", type=int, default=8, help="prompt length (random ids)")
     ap.add_argument("--gdn-csv", help="gdn decode rows (gdn_bench_decode --csv)")
+    ap.add_argument("--no-fla", action="store_true",
+                    help="hide flash-linear-attention from transformers (torch DeltaNet path)")
     args = ap.parse_args()
+    if args.no_fla:
+        hide_fla()
     try:
         import torch
         import transformers
@@ -106,8 +120,17 @@ def main() -> int:
     try:
         model = build_model(torch)
     except Exception as e:  # noqa: BLE001
-        print(f"skipped: cannot build Qwen3_5ForCausalLM with transformers {transformers.__version__}: "
-              f"{type(e).__name__}: {e}")
+        msg = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+        import importlib.util
+
+        if not args.no_fla and importlib.util.find_spec("fla") is not None:
+            # fla (carried for the DeltaNet peers) may not import beside this transformers:
+            # measure HF on its torch path instead, and say so.
+            print(f"(building with flash-linear-attention importable failed: {msg}; retrying without fla)",
+                  flush=True)
+            import subprocess
+            return subprocess.call([sys.executable, __file__, "--no-fla", *sys.argv[1:]])
+        print(f"skipped: cannot build Qwen3_5ForCausalLM with transformers {transformers.__version__}: {msg}")
         return 0
     build_s = time.perf_counter() - t0
     n_params = sum(p.numel() for p in model.parameters())
