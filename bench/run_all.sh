@@ -19,7 +19,8 @@ exe=${1:-build-gpu/bench/gdn_bench_decode}
 bindir=$(dirname "$exe")
 out=${OUT:-$root/bench-out}
 mkdir -p "$out"
-parts=$(mktemp -d)
+parts=$out/parts   # kept: what finished survives a run cut short
+rm -rf "$parts"; mkdir -p "$parts"
 left() { echo $(( budget - ($(date +%s) - start) )); }
 
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
@@ -40,7 +41,6 @@ if [ -x "$exe" ]; then
 else
   echo "gdn_bench_decode not found at $exe" > "$parts/1-decode.md"
 fi
-cp "$parts"/*.csv "$out"/ 2>/dev/null
 
 # 2. peers
 site=/tmp/site
@@ -96,4 +96,3 @@ fi
 cat "$md"
 echo
 echo "[run_all] wrote $md in $(( $(date +%s) - start )) s"
-rm -rf "$parts"
