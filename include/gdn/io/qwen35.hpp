@@ -56,10 +56,11 @@ inline int64_t uniform_int(const GgufFile& f, const std::string& key) {
     return first;
 }
 
-/// Positive integer that fits the config.
+/// A positive size; the 2^24 cap keeps every product of two or three sizes (2*H*hd, conv_dim)
+/// far from int64 overflow while exceeding any real model by orders of magnitude.
 inline int64_t positive(const GgufFile& f, const std::string& key) {
     const int64_t v = uniform_int(f, key);
-    GDN_CHECK(v > 0 && v <= (int64_t{1} << 32), "qwen35: key '", key, "' = ", v, " is out of range");
+    GDN_CHECK(v > 0 && v <= (int64_t{1} << 24), "qwen35: key '", key, "' = ", v, " is out of range (1 to 2^24)");
     return v;
 }
 

@@ -372,6 +372,8 @@ TEST_CASE("qwen35 loader: architecture and hparam errors name the key and value"
                   {"'qwen35.block_count'", "string", "integer"});
     require_parts(with([](Kvs& k) { set_kv(k, "qwen35.embedding_length", gguf_encode(int32_t{-64})); }),
                   {"'qwen35.embedding_length' = -64", "out of range"});
+    require_parts(with([](Kvs& k) { set_kv(k, "qwen35.ssm.state_size", gguf_encode(uint32_t{1} << 31)); }),
+                  {"'qwen35.ssm.state_size' = 2147483648", "out of range"});
     require_parts(with([](Kvs& k) { set_kv(k, "qwen35.ssm.inner_size", gguf_encode(uint32_t{130})); }),
                   {"'qwen35.ssm.inner_size' = 130", "time_step_rank = 4"});
     require_parts(with([](Kvs& k) { set_kv(k, "qwen35.ssm.group_count", gguf_encode(uint32_t{3})); }),
@@ -390,7 +392,7 @@ TEST_CASE("qwen35 loader: architecture and hparam errors name the key and value"
                   }),
                   {"'qwen35.attention.head_count_kv'", "item 2 = 1"});
     // a block_count the tensors cannot back fails at the first missing layer (no huge allocation)
-    require_parts(with([](Kvs& k) { set_kv(k, "qwen35.block_count", gguf_encode(uint32_t{0xfffffff0u})); }),
+    require_parts(with([](Kvs& k) { set_kv(k, "qwen35.block_count", gguf_encode(uint32_t{1} << 24)); }),
                   {"'blk.6.attn_norm.weight'", "missing"});
     // interval 2 makes layers 1, 3, 5 attention: the file's tensors then disagree
     require_parts(with([](Kvs& k) { set_kv(k, "qwen35.full_attention_interval", gguf_encode(uint32_t{2})); }),
