@@ -3,8 +3,8 @@
 # (--quick: 16 warm-up + 128 timed steps per row), the DeltaNet step of gdn beside
 # flash-linear-attention's (and FlashInfer's when it can run), HF transformers decode of the
 # same random 0.8B model, then the kernel benchmarks with whatever time is left.
-# Writes the combined markdown to $OUT/bench-<card>.md and prints it; copy it to
-# bench/results/YYYY-MM-DD-<card>.md to keep it.
+# Writes the combined markdown to $OUT/bench-<card>.md (and the same as
+# $OUT/YYYY-MM-DD-<card>.md, the name bench/results/ keeps it under) and prints it.
 #
 # Usage (GPU machine, repository root; .whl/ carried with the fla-core wheel):
 #   bench/run_all.sh [path/to/gdn_bench_decode]   (default build-gpu/bench/gdn_bench_decode)
@@ -93,6 +93,7 @@ fi
   echo "## HF transformers decode, same 0.8B shape"
   cat "$parts/3-hf.md"
 } > "$md"
+cp "$md" "$out/$(date -u +%Y-%m-%d)-$slug.md"   # the name bench/results/ keeps it under
 cat "$md"
 echo
-echo "[run_all] wrote $md in $(( $(date +%s) - start )) s"
+echo "[run_all] wrote $md (and $(date -u +%Y-%m-%d)-$slug.md for bench/results/) in $(( $(date +%s) - start )) s"
