@@ -180,6 +180,14 @@ def flashinfer_case(torch, fn, hv: int, batch: int):
     return us, layers, mode
 
 
+def dist_version(name: str) -> str:
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
 def read_gdn(path: str | None) -> dict[tuple[int, int], float]:
     out: dict[tuple[int, int], float] = {}
     if not path or not os.path.exists(path):
@@ -218,16 +226,14 @@ def main() -> int:
     if fla_fn is None:
         print(f"fla: skipped: {why}")
     else:
-        import fla
-        peers.append(("fla fused_recurrent", fla_fn, fla_case, getattr(fla, "__version__", "?")))
+        peers.append(("fla fused_recurrent", fla_fn, fla_case, dist_version("fla-core")))
     if args.no_flashinfer:
         print("flashinfer: skipped (--no-flashinfer)")
     else:
         try:
             from flashinfer.gdn_decode import gated_delta_rule_decode
-            import flashinfer
             peers.append(("flashinfer gdn_decode", gated_delta_rule_decode, flashinfer_case,
-                           getattr(flashinfer, "__version__", "?")))
+                           dist_version("flashinfer-python")))
         except Exception as e:  # noqa: BLE001
             print(f"flashinfer: skipped: cannot import flashinfer.gdn_decode ({type(e).__name__}: {e}). "
                   "The flashinfer-python wheel (62 MB) needs nvidia-cutlass-dsl (CuTe DSL), cuda-python and "
