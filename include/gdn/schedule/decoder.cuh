@@ -608,7 +608,7 @@ class Decoder : public BasicDecoder<detail::AttnPolicy<typename M::layers>::wind
 
 public:
     /// Launches of one decode step, known at compile time (fused input projections).
-    static constexpr int launches_per_step = 4 + 5 * M::n_layers;
+    static constexpr int launches_per_step_v = 4 + 5 * M::n_layers;
 
     Decoder(const ModelWeights& weights, DecoderOptions opt = {}) : Base(checked(weights), with_model(std::move(opt))) {}
 
