@@ -20,9 +20,8 @@
 // so by default (`--fill seek`) the decoder is moved to the start position directly: the KV
 // cache below it is zeroed and the host and device positions are set, which is what the
 // timed steps read (the attention kernel reads every position 0..pos, whatever it holds).
-// The decoder has no public call for that yet, so `seek` reaches its private members
-// through the explicit-instantiation access rule; `--fill prefill` prefills random tokens
-// instead (slow at 16K).
+// (RuntimeDecoder::seek_uncomputed); `--fill prefill` prefills random tokens instead (slow
+// at 16K).
 //
 // Also here: the DeltaNet step kernel alone at batch 1..256 (Hv 16 and 48), timed the way
 // bench/peers/deltanet_peers.py times flash-linear-attention, so the two tables line up.
@@ -58,35 +57,6 @@ namespace {
 
 using gdn::DType;
 using Decoder = gdn::cuda::RuntimeDecoder;
-
-// ---- the decoder's private position (until it has a public seek) ---------------------
-// Explicit instantiation may name private members; the friend functions hand out the
-// member pointers.
-struct PosTag { friend auto member(PosTag); };
-struct PosPtrTag { friend auto member(PosPtrTag); };
-struct LayersTag { friend auto member(LayersTag); };
-template <class Tag, auto M>
-struct Expose { friend auto member(Tag) { return M; } };
-template struct Expose<PosTag, &Decoder::pos_>;
-template struct Expose<PosPtrTag, &Decoder::pos_ptr>;
-template struct Expose<LayersTag, &Decoder::layers_>;
-
-/// Put dec at position `pos` as if pos tokens had been decoded: KV rows below pos zeroed,
-/// host and device positions set. DeltaNet state keeps what it holds (zero after reset).
-void seek(Decoder& dec, int64_t pos, int64_t max_ctx, DType kv_type) {
-    const gdn::ModelConfig& c = dec.config();
-    const size_t kv_bytes = static_cast<size_t>(max_ctx * c.n_head_kv * gdn::dtype_row_bytes(kv_type, c.head_dim));
-    for (auto& l : dec.*member(LayersTag{})) {
-        if (!l.attention) continue;
-        GDN_CUDA_CHECK(cudaMemsetAsync(l.k_cache.ptr, 0, kv_bytes, dec.stream()));
-        GDN_CUDA_CHECK(cudaMemsetAsync(l.v_cache.ptr, 0, kv_bytes, dec.stream()));
-    }
-    const int32_t p = static_cast<int32_t>(pos);
-    int32_t* dev_pos = (dec.*member(PosPtrTag{}))();
-    GDN_CUDA_CHECK(cudaMemcpyAsync(dev_pos, &p, sizeof p, cudaMemcpyHostToDevice, dec.stream()));
-    GDN_CUDA_CHECK(cudaStreamSynchronize(dec.stream()));
-    dec.*member(PosTag{}) = pos;
-}
 
 // ---- shapes ---------------------------------------------------------------------------
 struct Shape {
@@ -347,7 +317,7 @@ Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int6
         dec.prefill(prompt);
         r.note = "prefill";
     } else {
-        seek(dec, start, ctx, kv);
+        dec.seek_uncomputed(start);
         r.note = "seek";
     }
     dec.generate(o.warmup + 1);  // o.warmup steps; the first one captures the graph

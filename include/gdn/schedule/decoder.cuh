@@ -156,6 +156,24 @@ public:
         pos_ = 0;
     }
 
+    /// For benchmarks at a long context: move to position `pos` as if pos tokens had been
+    /// decoded, without computing them. KV rows below pos are zeroed (finite); DeltaNet and
+    /// conv state keep what they hold. What follows is not the model's output for any prompt.
+    void seek_uncomputed(int64_t pos) {
+        GDN_CHECK(pos >= 0 && pos < opt_.max_ctx, "cuda decoder: seek to ", pos, " outside [0, max_ctx = ",
+                  opt_.max_ctx, ")");
+        const size_t kv_bytes = static_cast<size_t>(pos * cfg_.n_head_kv * dtype_row_bytes(opt_.kv_type, cfg_.head_dim));
+        for (auto& l : layers_) {
+            if (!l.attention || kv_bytes == 0) continue;
+            GDN_CUDA_CHECK(cudaMemsetAsync(l.k_cache.ptr, 0, kv_bytes, stream_));
+            GDN_CUDA_CHECK(cudaMemsetAsync(l.v_cache.ptr, 0, kv_bytes, stream_));
+        }
+        const int32_t p = static_cast<int32_t>(pos);
+        GDN_CUDA_CHECK(cudaMemcpyAsync(pos_ptr(), &p, sizeof p, cudaMemcpyHostToDevice, stream_));
+        GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        pos_ = pos;
+    }
+
     /// Run one position with the given token (prompt or forced token). The logits of that
     /// position stay on the device (logits()); the argmax is the next token (next_token()).
     void eval(int32_t token) {
