@@ -263,6 +263,7 @@ TEST_CASE("cuda::Decoder<Model>: a compile-time schedule runs and matches the re
                                          gdn::DeltaNetBlock<gdn::f16, gdn::wht_on>,
                                          gdn::AttnBlock<gdn::fa_window<64>, gdn::kv_f16>>>;
     static_assert(gdn::cuda::Decoder<Model>::launches_per_step_v == 4 + 5 * 4);
+    static_assert(Model::launches_per_step == 4 + 5 * 4);
     static_assert(gdn::cuda::Decoder<Model>::fa_window == 64);
     const ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::tiled);
     const gdn::ModelWeights w = gdn::test::random_model(c, 21, DType::f16);

@@ -31,6 +31,10 @@ struct AttnBlock {
     using kv_type = KVQuant;
     using quant_type = Quant;
     using default_mlp = MlpBlock<Quant>;
+    /// Kernels its CUDA side enqueues per step (blocks/attn_block.cuh): the fused [q|k|v]
+    /// projection with the input RMSNorm, attention (norms, RoPE, KV append, split-K,
+    /// gate), the out-projection with the residual add.
+    static constexpr int launches = 3;
 
     [[nodiscard]] static std::string describe() {
         return "AttnBlock<fa_window<" + std::to_string(window) + ">, " +

@@ -27,6 +27,10 @@ struct DeltaNetBlock {
     using quant_type = Quant;
     using wht_type = UseWHT;
     using default_mlp = MlpBlock<Quant>;
+    /// Kernels its CUDA side enqueues per step (blocks/deltanet_block.cuh): the fused
+    /// [qkv|z|b|a] projection with the input RMSNorm, the recurrence, the out-projection
+    /// with the residual add.
+    static constexpr int launches = 3;
 
     [[nodiscard]] static std::string describe() {
         return "DeltaNetBlock<" + std::string(weight_format_name<Quant>()) + ", " +

@@ -31,6 +31,7 @@ struct Layer {
     using mixer = Mixer;
     using mlp = Mlp;
     static constexpr LayerKind kind = Mixer::kind;
+    static constexpr int launches = Mixer::launches + Mlp::launches;
 
     [[nodiscard]] static std::string describe() {
         return "Layer<" + Mixer::describe() + ", " + Mlp::describe() + ">";

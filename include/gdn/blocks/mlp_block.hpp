@@ -18,6 +18,9 @@ struct MlpBlock {
                   "MlpBlock<Quant>: Quant must be a weight format tag (gdn::f32, f16, bf16, q8_0, "
                   "q4_0, q4_k, q6_k) or gdn::any_format.");
     using quant_type = Quant;
+    /// Kernels its CUDA side enqueues per step (blocks/mlp_block.cuh): gate/up with the
+    /// post-attention RMSNorm and silu(gate)*up, down with the residual add.
+    static constexpr int launches = 2;
 
     [[nodiscard]] static std::string describe() {
         return "MlpBlock<" + std::string(weight_format_name<Quant>()) + ">";

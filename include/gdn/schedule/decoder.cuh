@@ -2,15 +2,14 @@
 // allocated once; one decode step is a fixed sequence of fused launches, captured into a
 // CUDA graph and replayed per token.
 //
-// One step (n_seq = 1), launches in order:
-//   embedding(token)                                                  1
-//   per DeltaNet layer: in-proj GEMV [qkv|z|b|a] with attn_norm prologue (fused when the
-//     four matrices share a type, else 4), deltanet_step, out GEMV + residual,
-//     gate/up GEMV with post_attn_norm prologue, down GEMV + residual  5 (8 unfused)
-//   per attention layer: in-proj GEMV [q|k|v] with attn_norm prologue (fused when the three
-//     share a type, else 3), attention_decode, out GEMV + residual, gate/up, down
-//                                                                     5 (7 unfused)
-//   LM head GEMV with output_norm prologue, argmax, advance            3
+// One step (n_seq = 1), launches in order (Model<...>::launches_per_step):
+//   embedding(token)                                                      1
+//   per layer: the mixer block, DeltaNetBlock or AttnBlock (blocks/*.cuh)  3
+//              (in-projection with the input norm, the mixer kernel, out-projection
+//              with the residual; +3 / +2 when a file stores a layer's in-projections
+//              in different types, as K-quant mixes may do for attn_v)
+//              then its MlpBlock: gate/up with the post norm, down with the residual  2
+//   LM head GEMV with output_norm prologue, argmax, advance                 3
 // Per-token inputs live in device memory: `token` (read by the embedding, overwritten by
 // argmax) and `pos` (read by the mixers, incremented by `advance`), so the captured graph
 // replays unchanged. The only topology change is the attention grid, fixed by the window
@@ -34,6 +33,10 @@
 
 #include "gdn/core/error.hpp"
 #include "gdn/core/weights.hpp"
+#include "gdn/blocks/attn_block.cuh"
+#include "gdn/blocks/deltanet_block.cuh"
+#include "gdn/blocks/mlp_block.cuh"
+#include "gdn/blocks/step_io.cuh"
 #include "gdn/kernels/attention_decode.cuh"
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/deltanet_step.cuh"
@@ -138,7 +141,8 @@ public:
     /// Launches per step for a model of this shape whose layers' input projections fuse
     /// (one type per layer's projections, as in every GGUF quant mix of llama.cpp's).
     static constexpr int64_t fused_launches_per_step(const ModelConfig& c) {
-        return k_step_launches + k_layer_launches * c.n_layer;
+        return k_step_launches +
+               (DeltaNetBlock<any_format>::launches + MlpBlock<any_format>::launches) * c.n_layer;
     }
     [[nodiscard]] cudaStream_t stream() const { return stream_; }
     /// Graph (re-)captures so far: one per FAWindow crossing.
@@ -269,13 +273,14 @@ public:
 
 private:
     static constexpr size_t k_scalar_bytes = 256;  // token, next, pos
-    static constexpr int k_step_launches = 4;      // embedding; LM head, argmax, advance
-    static constexpr int k_layer_launches = 5;     // in-proj, mixer, out-proj, gate/up, down
+    // embedding; LM head, argmax, advance (Model<...>::step_launches)
+    static constexpr int k_step_launches = 4;
 
     struct LayerBuffers {
         bool attention = false;
-        bool fused_in = false;
-        TensorView in_proj;                 // fused [qkv|z|b|a] or [q|k|v] rows, when fused_in
+        TensorView in_proj;                 // fused [qkv|z|b|a] or [q|k|v] rows, when fusable
+        DeltaNetLayerState deltanet;        // views of the memory below
+        AttnLayerState attn;
         detail::DeviceMemory state, conv_ring, k_cache, v_cache;
         size_t state_bytes = 0, conv_bytes = 0;
     };
@@ -330,25 +335,31 @@ private:
                 GDN_CHECK(!opt_.deltanet_wht[i], "cuda decoder: WHT requested for layer ", i,
                           ", which is an attention layer");
                 const AttnWeights& a = lw.attn;
-                l.fused_in = adjacent({&a.q, &a.k, &a.v});
-                if (l.fused_in) l.in_proj = concat_view(a.q, a.q.rows() + a.k.rows() + a.v.rows(), i);
+                const bool fused = adjacent({&a.q, &a.k, &a.v});
+                if (fused) l.in_proj = concat_view(a.q, a.q.rows() + a.k.rows() + a.v.rows(), i);
                 const size_t kv_bytes = static_cast<size_t>(opt_.max_ctx * c.n_head_kv * kv_row);
                 l.k_cache = detail::DeviceMemory(kv_bytes);
                 l.v_cache = detail::DeviceMemory(kv_bytes);
-                launches_ += k_layer_launches + (l.fused_in ? 0 : 2);
+                l.attn = {l.k_cache.ptr, l.v_cache.ptr, attn_ws_.ptr, opt_.kv_type, opt_.kv_wht, opt_.max_ctx,
+                          /*window=*/0, fused ? &l.in_proj : nullptr};
+                launches_ += AttnBlock<gdn::fa_window<FAWindow>, kv_f16>::launches + (fused ? 0 : 2);
             } else {
                 const DeltaNetWeights& d = lw.deltanet;
-                l.fused_in = adjacent({&d.qkv, &d.z, &d.beta, &d.alpha});
-                if (l.fused_in)
+                const bool fused = adjacent({&d.qkv, &d.z, &d.beta, &d.alpha});
+                if (fused)
                     l.in_proj = concat_view(d.qkv, d.qkv.rows() + d.z.rows() + d.beta.rows() + d.alpha.rows(), i);
                 l.state_bytes = static_cast<size_t>(c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v) *
                                 (opt_.state_bf16 ? 2 : 4);
                 l.conv_bytes = static_cast<size_t>(kernels::kDeltaNetConvKernel * conv_dim) * sizeof(float);
                 l.state = detail::DeviceMemory(l.state_bytes);
                 l.conv_ring = detail::DeviceMemory(l.conv_bytes);
-                launches_ += k_layer_launches + (l.fused_in ? 0 : 3);
+                l.deltanet = {l.state.ptr, static_cast<float*>(l.conv_ring.ptr), opt_.state_bf16,
+                              bool(opt_.deltanet_wht[i]), fused ? &l.in_proj : nullptr};
+                launches_ += DeltaNetBlock<any_format>::launches + (fused ? 0 : 3);
             }
+            launches_ += MlpBlock<any_format>::launches;
         }
+        io_ = {x_, proj_, {z_sep_, b_sep_, a_sep_}, mix_, h_, pos_ptr(), cfg_.rms_eps};
     }
 
     static TensorView concat_view(const TensorView& first, int64_t rows, size_t layer) {
@@ -359,154 +370,25 @@ private:
         return v;
     }
 
-    void gemv(const TensorView& w, const float* x, float* y, const float* norm_w = nullptr,
-              const float* resid = nullptr) {
-        kernels::GemvParams p = kernels::gemv_params(w);
-        p.x = x;
-        p.y = y;
-        p.norm_w = norm_w;
-        p.resid = resid;
-        p.norm_eps = cfg_.rms_eps;
-        kernels::launch_gemv(p, stream_);
-    }
-
-    void mlp(const LayerWeights& lw) {
-        GDN_CHECK(lw.mlp.gate.type == lw.mlp.up.type, "cuda decoder: ", lw.mlp.gate.name, " is ",
-                  dtype_name(lw.mlp.gate.type), " but ", lw.mlp.up.name, " is ", dtype_name(lw.mlp.up.type),
-                  "; the fused gate/up GEMV needs one type");
-        kernels::GemvParams p = kernels::gemv_params(lw.mlp.gate);
-        p.w_up = lw.mlp.up.data;
-        p.x = x_;
-        p.y = h_;
-        p.norm_w = reinterpret_cast<const float*>(lw.post_attn_norm.data);
-        p.norm_eps = cfg_.rms_eps;
-        kernels::launch_gemv_gate_up(p, stream_);
-        gemv(lw.mlp.down, h_, x_, nullptr, x_);
-    }
-
-    void deltanet_layer(size_t i) {
-        const ModelConfig& c = cfg_;
-        const LayerWeights& lw = w_.layers[i];
-        const DeltaNetWeights& d = lw.deltanet;
-        LayerBuffers& l = layers_[i];
-        const auto* norm = reinterpret_cast<const float*>(lw.attn_norm.data);
-        const int64_t conv_dim = c.ssm_conv_dim();
-        const int64_t vdim = c.ssm_n_v_heads * c.ssm_d_v;
-        float *qkv = proj_, *z, *b, *a;
-        if (l.fused_in) {
-            gemv(l.in_proj, x_, proj_, norm);
-            z = proj_ + conv_dim;
-            b = z + vdim;
-            a = b + c.ssm_n_v_heads;
-        } else {
-            z = z_sep_;
-            b = b_sep_;
-            a = a_sep_;
-            gemv(d.qkv, x_, qkv, norm);
-            gemv(d.z, x_, z, norm);
-            gemv(d.beta, x_, b, norm);
-            gemv(d.alpha, x_, a, norm);
-        }
-        auto launch = [&](auto state_tag) {
-            using StateT = decltype(state_tag);
-            kernels::DeltaNetStepParams<StateT> p;
-            p.n_seq = 1;
-            p.n_k_heads = int(c.ssm_n_k_heads);
-            p.n_v_heads = int(c.ssm_n_v_heads);
-            p.d_k = int(c.ssm_d_k);
-            p.d_v = int(c.ssm_d_v);
-            p.order = c.v_head_order;
-            p.norm_eps = c.rms_eps;
-            p.qkv = qkv;
-            p.z = z;
-            p.b = b;
-            p.a = a;
-            p.conv_w = reinterpret_cast<const float*>(d.conv.data);
-            p.dt_bias = reinterpret_cast<const float*>(d.dt_bias.data);
-            p.ssm_a = reinterpret_cast<const float*>(d.ssm_a.data);
-            p.norm_w = reinterpret_cast<const float*>(d.ssm_norm.data);
-            p.pos = pos_ptr();
-            p.conv_ring = static_cast<float*>(l.conv_ring.ptr);
-            p.state = static_cast<StateT*>(l.state.ptr);
-            p.y = mix_;
-            if (opt_.deltanet_wht[i])
-                kernels::launch_deltanet_step<StateT, true>(p, stream_);
-            else
-                kernels::launch_deltanet_step<StateT, false>(p, stream_);
-        };
-        if (opt_.state_bf16)
-            launch(__nv_bfloat16{});
-        else
-            launch(float{});
-        gemv(d.out, mix_, x_, nullptr, x_);
-        mlp(lw);
-    }
-
-    void attention_layer(size_t i) {
-        const ModelConfig& c = cfg_;
-        const LayerWeights& lw = w_.layers[i];
-        const AttnWeights& aw = lw.attn;
-        LayerBuffers& l = layers_[i];
-        const auto* norm = reinterpret_cast<const float*>(lw.attn_norm.data);
-        float* q = proj_;
-        float* k = q + 2 * c.n_head * c.head_dim;
-        float* v = k + c.n_head_kv * c.head_dim;
-        if (l.fused_in) {
-            gemv(l.in_proj, x_, proj_, norm);
-        } else {
-            gemv(aw.q, x_, q, norm);
-            gemv(aw.k, x_, k, norm);
-            gemv(aw.v, x_, v, norm);
-        }
-        kernels::AttentionDecodeParams p;
-        p.q_proj = q;
-        p.k = k;
-        p.v = v;
-        p.q_norm = reinterpret_cast<const float*>(aw.q_norm.data);
-        p.k_norm = reinterpret_cast<const float*>(aw.k_norm.data);
-        p.pos = pos_ptr();
-        p.k_cache = l.k_cache.ptr;
-        p.v_cache = l.v_cache.ptr;
-        p.out = mix_;
-        p.workspace = attn_ws_.ptr;
-        p.n_seq = 1;
-        p.n_head = int(c.n_head);
-        p.n_head_kv = int(c.n_head_kv);
-        p.head_dim = int(c.head_dim);
-        p.n_rot = int(c.n_rot);
-        p.max_ctx = opt_.max_ctx;
-        p.window_len = window_;
-        p.rope_theta = c.rope_theta;
-        p.rms_eps = c.rms_eps;
-        auto launch = [&](auto kv_tag) {
-            using Kv = decltype(kv_tag);
-            if (opt_.kv_wht)
-                kernels::launch_attention_decode<FAWindow, Kv, kernels::KvRotation::wht>(p, stream_);
-            else
-                kernels::launch_attention_decode<FAWindow, Kv, kernels::KvRotation::none>(p, stream_);
-        };
-        switch (opt_.kv_type) {
-            case DType::q8_0: launch(gdn::q8_0{}); break;
-            case DType::q4_0: launch(gdn::q4_0{}); break;
-            default: launch(gdn::f16{}); break;
-        }
-        gemv(aw.out, mix_, x_, nullptr, x_);
-        mlp(lw);
-    }
-
     // Enqueue one whole step on stream_ (eagerly, or inside a capture).
     void enqueue_step() {
         kernels::EmbeddingParams e = kernels::embedding_params(w_.tok_embd);
         e.token = token_ptr();
         e.out = x_;
         kernels::launch_embedding(e, stream_);
+        int launches = k_step_launches;
         for (size_t i = 0; i < layers_.size(); ++i) {
-            if (layers_[i].attention)
-                attention_layer(i);
-            else
-                deltanet_layer(i);
+            LayerBuffers& l = layers_[i];
+            const LayerWeights& lw = w_.layers[i];
+            if (l.attention) {
+                l.attn.window = window_;
+                launches += enqueue_attention<FAWindow>(cfg_, lw, l.attn, io_, stream_);
+            } else {
+                launches += enqueue_deltanet(cfg_, lw, l.deltanet, io_, stream_);
+            }
+            launches += enqueue_mlp(lw, io_, stream_);
         }
-        gemv(w_.output, x_, logits_, reinterpret_cast<const float*>(w_.output_norm.data));
+        gemv(w_.output, x_, logits_, f32(w_.output_norm), nullptr, cfg_.rms_eps, stream_);
         kernels::ArgmaxParams am;
         am.logits = logits_;
         am.n_vocab = cfg_.n_vocab;
@@ -515,6 +397,8 @@ private:
         kernels::launch_argmax(am, stream_);
         detail::advance_kernel<<<1, 1, 0, stream_>>>(pos_ptr(), token_ptr(), next_ptr(), ring_, ring_cap);
         GDN_CHECK_LAUNCH("advance_kernel");
+        GDN_CHECK(launches == launches_, "cuda decoder: the step enqueued ", launches, " kernels, ",
+                  launches_, " were planned");
     }
 
     void run_step() {
@@ -561,6 +445,7 @@ private:
     detail::DeviceMemory arena_, scalars_, ring_mem_, sampling_ws_, attn_ws_;
     float *x_ = nullptr, *proj_ = nullptr, *z_sep_ = nullptr, *b_sep_ = nullptr, *a_sep_ = nullptr;
     float *mix_ = nullptr, *h_ = nullptr, *logits_ = nullptr;
+    StepIO io_;
     int32_t* ring_ = nullptr;        // [ring_cap] device: the id chosen at step s in slot s % ring_cap
     int32_t* host_ring_ = nullptr;   // [ring_cap] pinned mirror
     cudaEvent_t half_done_[2] = {nullptr, nullptr};
@@ -625,8 +510,9 @@ class Decoder : public BasicDecoder<detail::AttnPolicy<typename M::layers>::wind
     using Base = BasicDecoder<Policy::window>;
 
 public:
-    /// Launches of one decode step, known at compile time (fused input projections).
-    static constexpr int launches_per_step_v = 4 + 5 * M::n_layers;
+    /// Launches of one decode step, known at compile time (M::launches_per_step: the blocks'
+    /// counts with fused input projections).
+    static constexpr int launches_per_step_v = M::launches_per_step;
 
     Decoder(const ModelWeights& weights, DecoderOptions opt = {}) : Base(checked(weights), with_model(std::move(opt))) {}
 

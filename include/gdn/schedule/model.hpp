@@ -121,6 +121,7 @@ template <class... Ls>
 struct LayerKinds<TypeList<Ls...>> {
     static constexpr std::array<LayerKind, sizeof...(Ls)> kinds{Ls::kind...};
     static constexpr std::array<bool, sizeof...(Ls)> wht{layer_uses_wht<Ls>()...};
+    static constexpr int launches = (0 + ... + Ls::launches);
 };
 
 }  // namespace detail
@@ -150,6 +151,11 @@ struct Model {
         for (LayerKind x : kinds) n += x == k ? 1 : 0;
         return n;
     }
+    /// Launches of one decode step of the fixed CUDA schedule: the layers' blocks, plus the
+    /// embedding, the LM head, the argmax and the step's bookkeeping.
+    static constexpr int step_launches = 4;
+    static constexpr int launches_per_step = step_launches + detail::LayerKinds<layers>::launches;
+
     static constexpr int n_deltanet = count(LayerKind::deltanet);
     static constexpr int n_attention = count(LayerKind::attention);
 
