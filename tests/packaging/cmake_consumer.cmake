@@ -1,18 +1,7 @@
 # ctest driver: install gdn from this build into a private prefix, then configure, build and
 # run a separate consumer project that finds it with find_package(gdn CONFIG REQUIRED).
-foreach(var GDN_SOURCE_DIR GDN_BINARY_DIR WORK_DIR GENERATOR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "cmake_consumer.cmake needs -D${var}=...")
-  endif()
-endforeach()
-
-function(run)
-  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    string(REPLACE ";" " " cmd "${ARGV}")
-    message(FATAL_ERROR "packaging test step failed (${rc}): ${cmd}")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+require_vars(GDN_SOURCE_DIR GDN_BINARY_DIR WORK_DIR GENERATOR)
 
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
