@@ -28,7 +28,7 @@
 #include "gdn/schedule/decoder.cuh"
 #endif
 #ifndef GDN_DEFAULT_MODEL
-#define GDN_DEFAULT_MODEL "tests/data/qwen35_r2_tied.gguf"
+#define GDN_DEFAULT_MODEL "tests/data/qwen35_r2_real_heads_f16.gguf"
 #endif
 
 namespace {
@@ -158,10 +158,20 @@ int run(const Args& a) {
                  static_cast<long long>(w.config.n_layer), cuda ? "cuda" : "cpu", prompt.size());
     Timings t;
     std::vector<int32_t> out;
+    bool done = false;
 #if GDN_WITH_CUDA
-    if (cuda) out = generate_cuda(w, prompt, a.n, t);
+    if (cuda) {
+        try {
+            out = generate_cuda(w, prompt, a.n, t);
+            done = true;
+        } catch (const gdn::Error& e) {
+            if (a.backend == "cuda") throw;
+            std::fprintf(stderr, "gdn-generate: the CUDA decoder cannot run this model (%s); using the CPU reference\n",
+                         e.what());
+        }
+    }
 #endif
-    if (!cuda) out = generate_cpu(w, prompt, a.n, t);
+    if (!done) out = generate_cpu(w, prompt, a.n, t);
     if (tok) {
         std::printf("%s%s\n", a.tokens.empty() ? a.prompt.c_str() : "", tok->decode(out).c_str());
     } else {
