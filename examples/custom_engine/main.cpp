@@ -151,6 +151,8 @@ int main() try {
     for (size_t i = 0; i < prompt.size() + n_gen - 1; ++i) {
         const auto out = cpu.step(tokens[i]);
         cpu_logits.emplace_back(out.begin(), out.end());
+        GDN_CHECK(std::all_of(out.begin(), out.end(), [](float x) { return std::isfinite(x); }),
+                  "CPU logits of position ", i, " are not finite");
         if (i + 1 >= prompt.size()) tokens.push_back(argmax(cpu_logits.back()));
     }
     float min_gap = INFINITY;
