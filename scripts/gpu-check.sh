@@ -46,6 +46,11 @@ if [ -x "$build/examples/gdn-generate" ]; then
   "$build/examples/gdn-generate" -m tests/data/qwen35_r2_real_heads_f16.gguf -n 64 > "$out/gdn-generate.log" 2>&1
   summary+=("$(printf '%-28s rc=%-7s %s' gdn-generate $? "$(tail -1 "$out/gdn-generate.log")")")
 fi
+if [ -x "$build/examples/custom_engine/custom_engine" ]; then
+  "$build/examples/custom_engine/custom_engine" > "$out/custom_engine.log" 2>&1
+  rc=$?; summary+=("$(printf '%-28s %-10s %s' custom_engine "$([ $rc = 0 ] && echo passed || echo "FAILED($rc)")" \
+      "$(grep -iE 'agree|error|skipped' "$out/custom_engine.log" | tail -1)")")
+fi
 # compute-sanitizer over one short whole-decoder case (every kernel of the schedule).
 if [ "${SANITIZE:-1}" = 1 ] && command -v compute-sanitizer >/dev/null && [ -x "$build/tests/gdn_gpu_decoder" ]; then
   for tool in memcheck racecheck; do

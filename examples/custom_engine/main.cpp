@@ -142,7 +142,7 @@ bool cuda_device_present() {
 int main() try {
     const gdn::ModelWeights weights = random_model();
     const std::vector<int32_t> prompt = {1, 17, 256, 511};
-    const int n_gen = 40;
+    const int n_gen = 72;  // crosses the 64-position attention window: the GPU graph is re-captured once
 
     // CPU reference: the prompt, then greedy decoding. Keep every position's logits.
     gdn::ref::Decoder<MyModel> cpu(weights);  // validates the weights against MyModel
