@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -57,6 +58,15 @@ enum class WeightsOn : uint8_t {
              ///< generate weights on the device): used in place, the caller keeps them alive
 };
 
+/// How the next token is chosen on the device (kernels/sampling.cuh): greedy when
+/// temperature <= 0, else a seeded draw (Philox keyed by seed, counter = position).
+struct SamplingOptions {
+    float temperature = 0.f;
+    int top_k = 0;       ///< 0: off; else 1..1024
+    float top_p = 1.f;   ///< >= 1: off
+    uint64_t seed = 0;
+};
+
 struct DecoderOptions {
     int max_ctx = 4096;                 ///< positions the KV cache holds
     DType kv_type = DType::f16;         ///< f16, q8_0 or q4_0
@@ -64,6 +74,7 @@ struct DecoderOptions {
     bool state_bf16 = false;            ///< DeltaNet state in bf16 instead of float32
     std::vector<bool> deltanet_wht;     ///< per layer (empty: all off)
     bool use_graph = true;              ///< false: launch eagerly every step (tests)
+    SamplingOptions sampling;           ///< next-token choice (greedy by default)
 };
 
 namespace detail {
@@ -113,6 +124,7 @@ public:
         : opt_(std::move(opt)), cfg_(weights.config) {
         ref::check_weights(weights);
         GDN_CHECK(opt_.max_ctx > 0, "cuda decoder: max_ctx must be positive, got ", opt_.max_ctx);
+        check_sampling(opt_.sampling);
         GDN_CHECK(opt_.kv_type == DType::f16 || opt_.kv_type == DType::q8_0 || opt_.kv_type == DType::q4_0,
                   "cuda decoder: KV cache type ", dtype_name(opt_.kv_type), " is not one of f16, q8_0, q4_0");
         if (opt_.deltanet_wht.empty()) opt_.deltanet_wht.assign(static_cast<size_t>(cfg_.n_layer), false);
@@ -213,7 +225,7 @@ public:
         return out;
     }
 
-    /// The greedy choice after the last position (synchronises).
+    /// The choice (greedy or sampled) after the last position (synchronises).
     [[nodiscard]] int32_t next_token() {
         int32_t t = -1;
         GDN_CUDA_CHECK(cudaMemcpyAsync(&t, token_ptr(), sizeof t, cudaMemcpyDeviceToHost, stream_));
@@ -221,8 +233,20 @@ public:
         return t;
     }
 
-    /// Greedy decode: returns n ids, the first being the choice after the last position
-    /// run so far, each fed back on the device (n - 1 more steps run). on_tokens (optional)
+    /// Change how the next token is chosen from the next step on (the graph is re-captured).
+    void set_sampling(const SamplingOptions& sampling) {
+        check_sampling(sampling);
+        opt_.sampling = sampling;
+        if (exec_) {
+            GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+            cudaGraphExecDestroy(exec_);
+            exec_ = nullptr;
+        }
+    }
+
+    /// Decode n tokens: returns n ids, the first being the choice after the last position
+    /// run so far (greedy or sampled, see SamplingOptions), each fed back on the device
+    /// (n - 1 more steps run). on_tokens (optional)
     /// receives the ids in order, in chunks, while the GPU runs ahead: the host waits only
     /// for ids half a ring (ring_cap / 2 steps) old.
     std::vector<int32_t> generate(int n, const std::function<void(std::span<const int32_t>)>& on_tokens = {}) {
@@ -284,6 +308,13 @@ private:
         detail::DeviceMemory state, conv_ring, k_cache, v_cache;
         size_t state_bytes = 0, conv_bytes = 0;
     };
+
+    static void check_sampling(const SamplingOptions& s) {
+        GDN_CHECK(std::isfinite(s.temperature), "cuda decoder: temperature must be finite, got ", s.temperature);
+        GDN_CHECK(s.top_k >= 0 && s.top_k <= kernels::k_max_top_k, "cuda decoder: top_k ", s.top_k,
+                  " is not in [0, ", kernels::k_max_top_k, "]");
+        GDN_CHECK(s.top_p > 0.f, "cuda decoder: top_p must be positive, got ", s.top_p);
+    }
 
     const LayerBuffers& at(int64_t layer) const {
         GDN_CHECK(layer >= 0 && layer < cfg_.n_layer, "cuda decoder: layer ", layer, " out of range [0, ",
@@ -389,12 +420,17 @@ private:
             launches += enqueue_mlp(lw, io_, stream_);
         }
         gemv(w_.output, x_, logits_, f32(w_.output_norm), nullptr, cfg_.rms_eps, stream_);
-        kernels::ArgmaxParams am;
-        am.logits = logits_;
-        am.n_vocab = cfg_.n_vocab;
-        am.token = next_ptr();
-        am.workspace = sampling_ws_.ptr;
-        kernels::launch_argmax(am, stream_);
+        kernels::SampleParams sp;  // temperature <= 0: the argmax kernel
+        sp.logits = logits_;
+        sp.n_vocab = cfg_.n_vocab;
+        sp.token = next_ptr();
+        sp.temperature = opt_.sampling.temperature;
+        sp.top_k = opt_.sampling.top_k;
+        sp.top_p = opt_.sampling.top_p;
+        sp.seed = opt_.sampling.seed;
+        sp.step = pos_ptr();
+        sp.workspace = sampling_ws_.ptr;
+        kernels::launch_sample(sp, stream_);
         detail::advance_kernel<<<1, 1, 0, stream_>>>(pos_ptr(), token_ptr(), next_ptr(), ring_, ring_cap);
         GDN_CHECK_LAUNCH("advance_kernel");
         GDN_CHECK(launches == launches_, "cuda decoder: the step enqueued ", launches, " kernels, ",
