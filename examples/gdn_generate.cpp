@@ -16,9 +16,9 @@
 //    each chunk: the GPU keeps its graph replay without a host round trip per token, and a
 //    stop wastes at most k_cuda_chunk - 1 steps. (eval()/next_token() per token would stop
 //    exactly but synchronise twice per token.)
-//  - cuda backend with --min-p or --repeat-penalty (not on the device): the logits are
-//    copied back every token and sampled on the host, one eval() per token; slower, and
-//    said so on stderr.
+//  - cuda backend with --min-p, --repeat-penalty or --top-k above 1024 (not on the
+//    device): the logits are copied back every token and sampled on the host, one eval()
+//    per token; slower, and said so on stderr.
 // The host and device samplers draw different random numbers: the same --seed gives
 // reproducible text per backend, not the same text on both.
 #include <algorithm>
@@ -76,7 +76,7 @@ constexpr const char* k_usage =
     "  --stop STRING     stop when the text contains STRING (repeatable)\n"
     "  --ignore-eos      keep going past end-of-generation tokens\n"
     "  --backend B       auto (GPU when present), cpu (reference) or cuda\n"
-    "On the cuda backend --min-p and --repeat-penalty sample on the host (slower).\n";
+    "On the cuda backend --min-p, --repeat-penalty and --top-k > 1024 sample on the host (slower).\n";
 
 constexpr int k_max_tokens = 1 << 20;
 #if GDN_WITH_CUDA
@@ -273,7 +273,6 @@ public:
     }
 
     [[nodiscard]] int produced() const { return produced_; }
-    [[nodiscard]] bool stopped() const { return stopped_; }
 
 private:
     bool stop() {
@@ -350,8 +349,10 @@ void generate_cpu(const gdn::ModelWeights& w, std::vector<int32_t> history, cons
 }
 
 #if GDN_WITH_CUDA
+/// What the device sampler lacks: min-p, the repetition penalty, top-k above its sort size.
 bool host_only_sampling(const gdn::io::SamplerOptions& s) {
-    return s.min_p > 0.f || (s.repetition_penalty != 1.f && s.repetition_window > 0);
+    return s.min_p > 0.f || (s.repetition_penalty != 1.f && s.repetition_window > 0) ||
+           s.top_k > gdn::kernels::k_max_top_k;
 }
 
 /// The decoder, or null when auto may fall back to the CPU (the error is printed).
@@ -385,8 +386,9 @@ void generate_cuda(gdn::cuda::RuntimeDecoder& dec, std::vector<int32_t> history,
     t0 = Clock::now();
     if (host_only_sampling(a.sampling)) {
         std::fprintf(stderr,
-                     "gdn-generate: --min-p / --repeat-penalty are not on the device: sampling on the host from "
-                     "logits copied back every token (slower)\n");
+                     "gdn-generate: --min-p, --repeat-penalty and --top-k > %d are not on the device: sampling "
+                     "on the host from logits copied back every token (slower)\n",
+                     gdn::kernels::k_max_top_k);
         gdn::io::Sampler sampler(a.sampling);
         for (int i = 0; i < a.n; ++i) {
             const std::vector<float> logits = dec.logits();
