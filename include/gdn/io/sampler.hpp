@@ -103,6 +103,7 @@ private:
     struct Candidate {
         float logit;
         int32_t id;
+        float weight;  // exp((logit - max) / T): the most likely token has 1
     };
     // Most likely first; equal logits: lower index first (a strict total order).
     static bool before(const Candidate& a, const Candidate& b) {
@@ -121,66 +122,100 @@ private:
     }
 
     int32_t draw(std::span<const float> l, float max_logit) {
+        // Tokens whose weight underflows to 0 (and NaN, -inf) can never be drawn: left out.
+        const float inv_t = 1.f / opt_.temperature;
         cand_.clear();
-        for (size_t i = 0; i < l.size(); ++i)
-            if (l[i] > -std::numeric_limits<float>::infinity()) cand_.push_back({l[i], static_cast<int32_t>(i)});
-        size_t n = cand_.size();
-        if (opt_.top_k > 0 && static_cast<size_t>(opt_.top_k) < n) {
-            n = static_cast<size_t>(opt_.top_k);
-            std::nth_element(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(n) - 1, cand_.end(), before);
+        const bool top_k = opt_.top_k > 0 && static_cast<size_t>(opt_.top_k) < l.size();
+        if (top_k) {
+            // A heap of the k most likely so far, least likely in front: most tokens are
+            // rejected by one comparison with the front.
+            const auto k = static_cast<size_t>(opt_.top_k);
+            for (size_t i = 0; i < l.size(); ++i) {
+                if (!(l[i] > -std::numeric_limits<float>::infinity())) continue;
+                const Candidate c{l[i], static_cast<int32_t>(i), 0.f};
+                if (cand_.size() < k) {
+                    cand_.push_back(c);
+                    std::push_heap(cand_.begin(), cand_.end(), before);
+                } else if (before(c, cand_.front())) {
+                    std::pop_heap(cand_.begin(), cand_.end(), before);
+                    cand_.back() = c;
+                    std::push_heap(cand_.begin(), cand_.end(), before);
+                }
+            }
+        } else {
+            for (size_t i = 0; i < l.size(); ++i)
+                if (l[i] > -std::numeric_limits<float>::infinity()) cand_.push_back({l[i], static_cast<int32_t>(i), 0.f});
         }
-        // Unnormalised probabilities exp((l - max) / T) in double: the max gets 1.
-        const double inv_t = 1.0 / static_cast<double>(opt_.temperature);
-        const auto weight = [&](const Candidate& c) {
-            return std::exp((static_cast<double>(c.logit) - static_cast<double>(max_logit)) * inv_t);
-        };
+        size_t n = 0;
+        for (const Candidate& c : cand_) {
+            const float w = std::exp((c.logit - max_logit) * inv_t);
+            if (w > 0.f) cand_[n++] = {c.logit, c.id, w};
+        }
+        // n >= 1: the max has weight 1
+        if (opt_.top_p < 1.f) n = nucleus(n);
+        // min-p: p_max's weight is 1, so the cut is on the weight itself.
         double total = 0;
-        for (size_t i = 0; i < n; ++i) total += weight(cand_[i]);
-        if (opt_.top_p < 1.f) n = nucleus(n, total, weight);
-        const double floor = static_cast<double>(opt_.min_p);  // p_max's weight is 1
-        probs_.clear();
-        total = 0;
         for (size_t i = 0; i < n; ++i) {
-            const double w = weight(cand_[i]);
-            probs_.push_back(w >= floor ? w : 0.0);
-            total += probs_.back();
+            if (cand_[i].weight < opt_.min_p) cand_[i].weight = 0.f;
+            total += cand_[i].weight;
         }
         // 53 random bits -> [0, 1): the first candidate whose running sum passes u * total.
         const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * total;
         double sum = 0;
         size_t last = 0;
         for (size_t i = 0; i < n; ++i) {
-            if (probs_[i] <= 0) continue;
-            sum += probs_[i];
+            if (cand_[i].weight <= 0.f) continue;
+            sum += cand_[i].weight;
             last = i;
             if (u < sum) return cand_[i].id;
         }
         return cand_[last].id;  // rounding left u at the very top
     }
 
-    /// Sort the first n candidates' most likely prefix far enough to find where the running
-    /// probability reaches top_p; returns the kept count. Sorts a growing prefix (partial
-    /// sort of 256, 1024, ... candidates) so a 250k vocabulary is rarely sorted whole.
-    template <class Weight>
-    size_t nucleus(size_t n, double total, const Weight& weight) {
+    /// The size of the nucleus among cand_[0, n): the smallest k whose k most likely
+    /// candidates reach top_p of the mass. Bisects on the rank with nth_element (expected
+    /// O(n), no full sort of a 250k vocabulary); leaves those k in cand_[0, k), unsorted.
+    size_t nucleus(size_t n) {
+        double total = 0;
+        for (size_t i = 0; i < n; ++i) total += cand_[i].weight;
         const double target = static_cast<double>(opt_.top_p) * total;
-        for (size_t m = std::min<size_t>(n, 256);; m = std::min(n, m * 4)) {
-            std::partial_sort(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(m),
-                              cand_.begin() + static_cast<std::ptrdiff_t>(n), before);
-            double sum = 0;
-            for (size_t i = 0; i < m; ++i) {
-                sum += weight(cand_[i]);
-                if (sum >= target) return i + 1;
+        // Tokens lighter than tau hold less than (1 - top_p) of the mass together (fewer than n
+        // of them, each < tau), so the heavier ones alone reach the target: the nucleus is
+        // among them. 0.999 keeps that true through rounding.
+        const auto tau = static_cast<float>(0.999 * (1.0 - static_cast<double>(opt_.top_p)) * total /
+                                            static_cast<double>(n));
+        size_t heavy = 0;
+        for (size_t i = 0; i < n; ++i)
+            if (cand_[i].weight >= tau) cand_[heavy++] = cand_[i];
+        n = heavy;
+        const auto at = [&](size_t i) { return cand_.begin() + static_cast<std::ptrdiff_t>(i); };
+        // cand_[0, lo): the lo most likely, mass `below` < target; the answer is in (lo, hi].
+        size_t lo = 0, hi = n;
+        double below = 0;
+        while (hi - lo > 64) {
+            const size_t mid = lo + (hi - lo) / 2;
+            std::nth_element(at(lo), at(mid), at(hi), before);
+            double mass = below;
+            for (size_t i = lo; i < mid; ++i) mass += cand_[i].weight;
+            if (mass >= target) {
+                hi = mid;
+            } else {
+                lo = mid;
+                below = mass;
             }
-            if (m == n) return n;  // rounding: keep everything
         }
+        std::sort(at(lo), at(hi), before);
+        for (size_t i = lo; i < hi; ++i) {
+            below += cand_[i].weight;
+            if (below >= target) return i + 1;
+        }
+        return hi;  // rounding: the whole range
     }
 
     SamplerOptions opt_;
     std::mt19937_64 rng_;
     std::vector<float> work_;        // [n_vocab] penalised logits
     std::vector<Candidate> cand_;    // [<= n_vocab]
-    std::vector<double> probs_;      // [kept] unnormalised
 };
 
 }  // namespace gdn::io

@@ -144,15 +144,54 @@ TEST_CASE("sampler: top-k, top-p, min-p never choose outside the allowed set", "
         const std::set<int32_t> ok = allowed(l, c.t, c.k, c.p, c.min_p);
         Sampler s({.temperature = c.t, .top_k = c.k, .top_p = c.p, .min_p = c.min_p, .seed = seed++});
         std::set<int32_t> seen;
-        for (int i = 0; i < 4000; ++i) {
+        constexpr int n = 4000;
+        for (int i = 0; i < n; ++i) {
             const int32_t id = s.sample(l);
             INFO("t " << c.t << " k " << c.k << " p " << c.p << " min_p " << c.min_p << " id " << id);
             REQUIRE(ok.count(id) == 1);
             seen.insert(id);
         }
-        INFO("allowed " << ok.size() << ", seen " << seen.size());
+        // ...and not a smaller set: every allowed id expected >= 20 times shows up
+        // (a miss has probability e^-20 per id).
+        const std::vector<double> p = softmax(l, c.t);
+        double kept = 0;
+        for (int32_t id : ok) kept += p[size_t(id)];
+        for (int32_t id : ok) {
+            if (n * p[size_t(id)] / kept < 20) continue;
+            INFO("t " << c.t << " k " << c.k << " p " << c.p << " min_p " << c.min_p << " allowed id " << id
+                      << " never drawn, expected " << n * p[size_t(id)] / kept);
+            CHECK(seen.count(id) == 1);
+        }
         CHECK(seen.size() >= std::min<size_t>(ok.size(), 2));  // it does sample, not just argmax
     }
+}
+
+TEST_CASE("sampler: top-p on a 250k vocabulary keeps exactly the nucleus", "[sampler]") {
+    // Five heavy ids with p = 0.30, 0.25, 0.20, 0.15, 0.05 and 249995 light ones sharing 0.05:
+    // top_p 0.88 keeps the first four (cumulative 0.90), each drawn, nothing else.
+    constexpr size_t vocab = 250000;
+    std::vector<float> l(vocab, std::log(0.05f / float(vocab - 5)));
+    const int32_t heavy[] = {123456, 7, 249999, 50000, 3};
+    const float p[] = {0.30f, 0.25f, 0.20f, 0.15f, 0.05f};
+    for (int i = 0; i < 5; ++i) l[size_t(heavy[i])] = std::log(p[i]);
+    Sampler s({.temperature = 1.f, .top_p = 0.88f, .seed = 2});
+    std::vector<int> count(4, 0);
+    for (int i = 0; i < 2000; ++i) {
+        const int32_t id = s.sample(l);
+        const int32_t* at = std::find(heavy, heavy + 4, id);
+        INFO("drew " << id);
+        REQUIRE(at != heavy + 4);
+        ++count[size_t(at - heavy)];
+    }
+    // expected 2000 * p / 0.9: 667, 556, 444, 333
+    for (int i = 0; i < 4; ++i) CHECK(std::abs(count[size_t(i)] - 2000 * p[i] / 0.9) < 5 * std::sqrt(2000 * p[i]));
+
+    // A flat 250k vocabulary: the nucleus is most of it.
+    const std::vector<float> flat = random_logits(vocab, 31, 0.3f);
+    const std::set<int32_t> ok = allowed(flat, 1.0, 0, 0.9, 0.0);
+    Sampler f({.temperature = 1.f, .top_p = 0.9f, .seed = 2});
+    for (int i = 0; i < 300; ++i) REQUIRE(ok.count(f.sample(flat)) == 1);
+    std::printf("sampler: top-p 0.9 over a flat 250000-id vocabulary keeps %zu ids\n", ok.size());
 }
 
 TEST_CASE("sampler: at temperature 1 the draws follow softmax (chi-square)", "[sampler]") {
