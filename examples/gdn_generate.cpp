@@ -119,7 +119,7 @@ float parse_float(std::string_view s, const char* what) {
     errno = 0;
     const float v = str.empty() ? 0.f : std::strtof(str.c_str(), &end);
     GDN_CHECK(!str.empty() && end == str.c_str() + str.size() && errno == 0 && std::isfinite(v), what, ": '", s,
-              "' is not a finite number");
+              "' is not a finite float");
     return v;
 }
 

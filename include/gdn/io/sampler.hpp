@@ -95,7 +95,10 @@ public:
             l = work_;
         }
         const int32_t best = argmax(l);
-        if (opt_.temperature <= 0.f || std::isinf(l[static_cast<size_t>(best)])) return best;
+        // A temperature so small that 1 / T overflows is greedy too.
+        if (!(1.f / opt_.temperature > 0.f && 1.f / opt_.temperature < std::numeric_limits<float>::infinity()) ||
+            std::isinf(l[static_cast<size_t>(best)]))
+            return best;
         return draw(l, l[static_cast<size_t>(best)]);
     }
 

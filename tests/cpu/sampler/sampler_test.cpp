@@ -89,6 +89,8 @@ TEST_CASE("sampler: greedy is the argmax, lowest index on ties", "[sampler]") {
         CHECK(s.sample(l) == naive_argmax(l));
         Sampler neg({.temperature = -1.f});
         CHECK(neg.sample(l) == naive_argmax(l));
+        Sampler tiny({.temperature = 1e-40f});  // 1 / T overflows float
+        CHECK(tiny.sample(l) == naive_argmax(l));
     }
     std::vector<float> l = random_logits(100, 7);
     const float m = *std::max_element(l.begin(), l.end()) + 1.f;
