@@ -54,7 +54,7 @@
 #include "gdn/schedule/decoder.cuh"
 #endif
 #ifndef GDN_DEFAULT_MODEL
-#define GDN_DEFAULT_MODEL "tests/data/qwen35_r2_real_heads_f16.gguf"
+#define GDN_DEFAULT_MODEL "models/builtin/builtin.gguf"
 #endif
 
 namespace {
@@ -62,7 +62,7 @@ namespace {
 constexpr const char* k_usage =
     "usage: gdn-generate [-m MODEL.gguf] [-p PROMPT | --tokens ID,ID,...] [-n N] [options]\n"
     "  -m                qwen35 GGUF (default: the built-in model " GDN_DEFAULT_MODEL ")\n"
-    "  -p                prompt text (needs tokenizer metadata in the GGUF; default \"Hello\")\n"
+    "  -p                prompt text (needs tokenizer metadata in the GGUF; default \"Once upon a time\")\n"
     "  --tokens          prompt as token ids instead of text\n"
     "  -n                tokens to generate at most (default 32)\n"
     "  --chat            wrap the prompt in Qwen's chat template (user turn, then assistant)\n"
@@ -85,7 +85,7 @@ constexpr int k_cuda_chunk = 32;  // tokens per generate() call between stop che
 
 struct Args {
     std::string model = GDN_DEFAULT_MODEL;
-    std::string prompt = "Hello";
+    std::string prompt = "Once upon a time";
     bool prompt_given = false;
     std::vector<int32_t> tokens;
     int n = 32;
