@@ -13,6 +13,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include "bench_util.cuh"
 #include "gdn/kernels/deltanet_step.cuh"
 
 namespace {
@@ -25,30 +26,6 @@ T* device_alloc(size_t n) {
     GDN_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
     GDN_CUDA_CHECK(cudaMemset(p, 0, n * sizeof(T)));
     return p;
-}
-
-/// Device-to-device copy bandwidth in GB/s (bytes read + bytes written per second).
-double copy_bandwidth(cudaStream_t stream) {
-    const size_t bytes = size_t(1) << 30;
-    char* a = device_alloc<char>(bytes);
-    char* b = device_alloc<char>(bytes);
-    cudaEvent_t e0, e1;
-    GDN_CUDA_CHECK(cudaEventCreate(&e0));
-    GDN_CUDA_CHECK(cudaEventCreate(&e1));
-    GDN_CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
-    const int reps = 10;
-    GDN_CUDA_CHECK(cudaEventRecord(e0, stream));
-    for (int i = 0; i < reps; ++i)
-        GDN_CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
-    GDN_CUDA_CHECK(cudaEventRecord(e1, stream));
-    GDN_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    GDN_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-    GDN_CUDA_CHECK(cudaFree(a));
-    GDN_CUDA_CHECK(cudaFree(b));
-    GDN_CUDA_CHECK(cudaEventDestroy(e0));
-    GDN_CUDA_CHECK(cudaEventDestroy(e1));
-    return 2.0 * double(bytes) * reps / (double(ms) * 1e-3) / 1e9;
 }
 
 /// Microseconds per call of the step at this shape.
@@ -153,7 +130,7 @@ int main() {
     GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     cudaStream_t stream;
     GDN_CUDA_CHECK(cudaStreamCreate(&stream));
-    const double copy_gbs = copy_bandwidth(stream);
+    const double copy_gbs = gdn::bench::copy_bandwidth_gbs(stream);
     std::printf("deltanet_step benchmark on %s (%d SMs); device-to-device copy: %.1f GB/s "
                 "(read + write)\n", prop.name, prop.multiProcessorCount, copy_gbs);
     table<float, false>("Qwen3.5-0.8B", 16, 16, copy_gbs, stream);

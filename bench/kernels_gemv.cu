@@ -13,6 +13,7 @@
 
 #include <cuda_runtime.h>
 
+#include "bench_util.cuh"
 #include "gdn/kernels/gemv.cuh"
 #include "gdn/kernels/sampling.cuh"
 #include "gdn/quant/dispatch.hpp"
@@ -32,26 +33,6 @@ struct Buffer {
     Buffer(const Buffer&) = delete;
     Buffer& operator=(const Buffer&) = delete;
 };
-
-double copy_bandwidth(cudaStream_t stream) {
-    const size_t bytes = size_t(1) << 30;
-    Buffer a(bytes), b(bytes);
-    cudaEvent_t e0, e1;
-    GDN_CUDA_CHECK(cudaEventCreate(&e0));
-    GDN_CUDA_CHECK(cudaEventCreate(&e1));
-    GDN_CUDA_CHECK(cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice, stream));
-    const int reps = 10;
-    GDN_CUDA_CHECK(cudaEventRecord(e0, stream));
-    for (int i = 0; i < reps; ++i)
-        GDN_CUDA_CHECK(cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice, stream));
-    GDN_CUDA_CHECK(cudaEventRecord(e1, stream));
-    GDN_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    GDN_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-    GDN_CUDA_CHECK(cudaEventDestroy(e0));
-    GDN_CUDA_CHECK(cudaEventDestroy(e1));
-    return 2.0 * double(bytes) * reps / (double(ms) * 1e-3) / 1e9;
-}
 
 // Microseconds per call of `enqueue(i)` for i in [0, n), captured once and replayed.
 template <class Enqueue>
@@ -169,7 +150,7 @@ int main() {
     GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     cudaStream_t stream;
     GDN_CUDA_CHECK(cudaStreamCreate(&stream));
-    const double copy_gbs = copy_bandwidth(stream);
+    const double copy_gbs = gdn::bench::copy_bandwidth_gbs(stream);
     std::printf("GEMV on %s (%d SMs): D2D copy %.0f GB/s (read + write)\n\n", prop.name,
                 prop.multiProcessorCount, copy_gbs);
     std::printf("| fmt   | shape                  |   cols |   rows | S |    us    |  GB/s   | %% copy |\n");
