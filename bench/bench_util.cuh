@@ -65,6 +65,31 @@ private:
     cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 
+/// Microseconds per enqueue(i) call: enqueue(0..n-1) is captured once into a CUDA graph,
+/// replayed once to warm up, then `samples` times `reps` replays are timed with events; the
+/// median sample is returned. Launch gaps inside the graph count, host launch cost does not.
+template <class Enqueue>
+double graph_us_per_call(int n, Enqueue&& enqueue, cudaStream_t stream, int reps, int samples = 1) {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    GDN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    for (int i = 0; i < n; ++i) enqueue(i);
+    GDN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    GDN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    EventTimer t;
+    std::vector<double> us;
+    for (int s = 0; s < samples; ++s) {
+        t.start(stream);
+        for (int r = 0; r < reps; ++r) GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+        t.stop(stream);
+        us.push_back(t.ms() * 1e3 / (double(reps) * n));
+    }
+    GDN_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    GDN_CUDA_CHECK(cudaGraphDestroy(graph));
+    return median(us);
+}
+
 /// Device-to-device cudaMemcpy bandwidth in GB/s (1e9 B/s), counting bytes read plus bytes
 /// written: the practical HBM bound a streaming kernel can be held against. Median of
 /// `reps` copies of `bytes` after one warm-up copy. Buffers larger than any L2.

@@ -484,31 +484,15 @@ double deltanet_us(int hv, int n_seq, cudaStream_t stream, int* layers_out) {
         rings.push_back(alloc(size_t(n_seq) * 4 * conv_dim * 4));
         states.push_back(alloc(state_bytes));
     }
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    GDN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    for (int l = 0; l < layers; ++l) {
+    // 5 samples of >= 400 calls
+    const double us = gdn::bench::graph_us_per_call(layers, [&](int l) {
         p.conv_ring = rings[size_t(l)];
         p.state = states[size_t(l)];
         gdn::kernels::launch_deltanet_step<float, false>(p, stream);
-    }
-    GDN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
-    GDN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-    const int reps = std::max(5, 400 / layers);  // 5 samples of >= 400 calls
-    gdn::bench::EventTimer t;
-    std::vector<double> us;
-    for (int rep = 0; rep < 5; ++rep) {
-        t.start(stream);
-        for (int r = 0; r < reps; ++r) GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-        t.stop(stream);
-        us.push_back(t.ms() * 1e3 / (double(reps) * layers));
-    }
-    GDN_CUDA_CHECK(cudaGraphExecDestroy(exec));
-    GDN_CUDA_CHECK(cudaGraphDestroy(graph));
+    }, stream, std::max(5, 400 / layers), 5);
     GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
     for (void* q : owned) GDN_CUDA_CHECK(cudaFree(q));
-    return gdn::bench::median(us);
+    return us;
 }
 
 void deltanet_table(const Options& o, const std::string& card, double copy_gbs) {

@@ -57,38 +57,17 @@ double time_step(int h, int hkv, int n_seq, int ctx, cudaStream_t stream, int* l
     p.n_seq = n_seq; p.n_head = h; p.n_head_kv = hkv; p.max_ctx = ctx;
     p.window_len = gdn::kernels::attention_window_len<kW>(ctx);
 
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    GDN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-    for (int l = 0; l < layers; ++l) {
+    const double us = gdn::bench::graph_us_per_call(layers, [&](int l) {
         p.k_cache = caches[size_t(2 * l)];
         p.v_cache = caches[size_t(2 * l + 1)];
         gdn::kernels::launch_attention_decode<kW, Kv, KvRotation::none>(p, stream);
-    }
-    GDN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
-    GDN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));  // warm-up
-    const int reps = std::max(5, 1000 / layers);
-    cudaEvent_t e0, e1;
-    GDN_CUDA_CHECK(cudaEventCreate(&e0));
-    GDN_CUDA_CHECK(cudaEventCreate(&e1));
-    GDN_CUDA_CHECK(cudaEventRecord(e0, stream));
-    for (int r = 0; r < reps; ++r) GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-    GDN_CUDA_CHECK(cudaEventRecord(e1, stream));
-    GDN_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    GDN_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-
-    GDN_CUDA_CHECK(cudaEventDestroy(e0));
-    GDN_CUDA_CHECK(cudaEventDestroy(e1));
-    GDN_CUDA_CHECK(cudaGraphExecDestroy(exec));
-    GDN_CUDA_CHECK(cudaGraphDestroy(graph));
+    }, stream, std::max(5, 1000 / layers));
     for (uint8_t* c : caches) GDN_CUDA_CHECK(cudaFree(c));
     for (void* b : {static_cast<void*>(q), static_cast<void*>(k), static_cast<void*>(v),
                     static_cast<void*>(norm), static_cast<void*>(out), static_cast<void*>(pos),
                     static_cast<void*>(ws)})
         GDN_CUDA_CHECK(cudaFree(b));
-    return double(ms) * 1e3 / (double(reps) * layers);
+    return us;
 }
 
 template <class Kv>

@@ -61,32 +61,11 @@ double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int*
     p.pos = pos; p.y = y;
     p.split = split;
 
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    GDN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-    for (int l = 0; l < layers; ++l) {
+    const double us = gdn::bench::graph_us_per_call(layers, [&](int l) {
         p.conv_ring = rings[size_t(l)];
         p.state = states[size_t(l)];
         gdn::kernels::launch_deltanet_step<StateT, UseWHT>(p, stream);
-    }
-    GDN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
-    GDN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));  // warm-up
-    const int reps = std::max(3, 2000 / layers);
-    cudaEvent_t e0, e1;
-    GDN_CUDA_CHECK(cudaEventCreate(&e0));
-    GDN_CUDA_CHECK(cudaEventCreate(&e1));
-    GDN_CUDA_CHECK(cudaEventRecord(e0, stream));
-    for (int r = 0; r < reps; ++r) GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-    GDN_CUDA_CHECK(cudaEventRecord(e1, stream));
-    GDN_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    GDN_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-
-    GDN_CUDA_CHECK(cudaEventDestroy(e0));
-    GDN_CUDA_CHECK(cudaEventDestroy(e1));
-    GDN_CUDA_CHECK(cudaGraphExecDestroy(exec));
-    GDN_CUDA_CHECK(cudaGraphDestroy(graph));
+    }, stream, std::max(3, 2000 / layers));
     for (float* r : rings) GDN_CUDA_CHECK(cudaFree(r));
     for (StateT* s : states) GDN_CUDA_CHECK(cudaFree(s));
     for (void* q : {static_cast<void*>(qkv), static_cast<void*>(z), static_cast<void*>(b),
@@ -94,7 +73,7 @@ double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int*
                     static_cast<void*>(ssm_a), static_cast<void*>(norm_w), static_cast<void*>(pos),
                     static_cast<void*>(y)})
         GDN_CUDA_CHECK(cudaFree(q));
-    return double(ms) * 1e3 / (double(reps) * layers);
+    return us;
 }
 
 template <class StateT, bool UseWHT>

@@ -39,29 +39,7 @@ template <class Enqueue>
 double time_graph(int n, Enqueue&& enqueue, cudaStream_t stream) {
     for (int i = 0; i < std::min(n, 2); ++i) enqueue(i);  // eager warm-up (module load)
     GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    GDN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    for (int i = 0; i < n; ++i) enqueue(i);
-    GDN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
-    GDN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-    GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
-    cudaEvent_t e0, e1;
-    GDN_CUDA_CHECK(cudaEventCreate(&e0));
-    GDN_CUDA_CHECK(cudaEventCreate(&e1));
-    const int reps = std::max(3, 400 / n);
-    GDN_CUDA_CHECK(cudaEventRecord(e0, stream));
-    for (int r = 0; r < reps; ++r) GDN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-    GDN_CUDA_CHECK(cudaEventRecord(e1, stream));
-    GDN_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    GDN_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-    GDN_CUDA_CHECK(cudaEventDestroy(e0));
-    GDN_CUDA_CHECK(cudaEventDestroy(e1));
-    GDN_CUDA_CHECK(cudaGraphExecDestroy(exec));
-    GDN_CUDA_CHECK(cudaGraphDestroy(graph));
-    return double(ms) * 1e3 / (double(reps) * n);
+    return gdn::bench::graph_us_per_call(n, enqueue, stream, std::max(3, 400 / n));
 }
 
 struct Shape {
