@@ -105,6 +105,9 @@ struct AttentionDecodeParams {
     void* v_cache = nullptr;        // [n_seq, max_ctx, Hkv, hd] KV format
     float* out = nullptr;           // [n_seq, H, hd]
     void* workspace = nullptr;      // attention_workspace_bytes(n_seq, H, Hkv)
+    /// Floats between consecutive sequences' q_proj / k / v rows; 0 = dense (H*2*hd, Hkv*hd),
+    /// so a fused [n_seq, q|k|v] projection output can be passed as three views.
+    int64_t q_stride = 0, k_stride = 0, v_stride = 0;
     int n_seq = 1;
     int n_head = 0;
     int n_head_kv = 0;
@@ -451,6 +454,9 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
 
     uint8_t* kc = static_cast<uint8_t*>(p.k_cache);
     uint8_t* vc = static_cast<uint8_t*>(p.v_cache);
+    const float* q_row = p.q_proj + seq * (p.q_stride ? p.q_stride : int64_t(nh) * 2 * hd);
+    const float* k_row = p.k + seq * (p.k_stride ? p.k_stride : int64_t(hkv) * hd);
+    const float* v_row = p.v + seq * (p.v_stride ? p.v_stride : int64_t(hkv) * hd);
     auto row_off = [&](int position) {
         return ((static_cast<size_t>(seq) * p.max_ctx + position) * hkv + kvh) * row_bytes;
     };
@@ -471,9 +477,9 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
         float x[R];
 #pragma unroll
         for (int g = 0; g < G; ++g) {
-            x[g] = p.q_proj[(static_cast<size_t>(seq) * nh + kvh * G + g) * 2 * hd + t];
+            x[g] = q_row[static_cast<size_t>(kvh * G + g) * 2 * hd + t];
         }
-        x[G] = owner ? p.k[(static_cast<size_t>(seq) * hkv + kvh) * hd + t] : 0.f;
+        x[G] = owner ? k_row[static_cast<size_t>(kvh) * hd + t] : 0.f;
 #pragma unroll
         for (int r = 0; r < R; ++r) {
             const float ss = attention_detail::warp_sum(x[r] * x[r]);
@@ -530,7 +536,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
         for (int g = 0; g < G; ++g) sh.x[g][t] = x[g] * qscale;
         if (owner) {
             sh.x[G][t] = x[G];
-            sh.x[G + 1][t] = p.v[(static_cast<size_t>(seq) * hkv + kvh) * hd + t];
+            sh.x[G + 1][t] = v_row[static_cast<size_t>(kvh) * hd + t];
         }
         __syncthreads();
         if (owner) {
@@ -676,7 +682,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
         }
         for (; s < n_splits; ++s) o0 = fmaf(sh.wgt[g][s], __ldcg(a + static_cast<size_t>(s) * hd), o0);
         const int h = kvh * G + g;
-        const float gate = p.q_proj[(static_cast<size_t>(seq) * nh + h) * 2 * hd + hd + t];
+        const float gate = q_row[static_cast<size_t>(h) * 2 * hd + hd + t];
         const float o = ((o0 + o1) + (o2 + o3)) * sh.red[0][g];
         p.out[(static_cast<size_t>(seq) * nh + h) * hd + t] =
             bad ? NAN : o / (1.f + expf(-gate));
@@ -702,6 +708,11 @@ void launch_attention_decode(const AttentionDecodeParams& p, cudaStream_t stream
     GDN_CHECK(p.head_dim == kAttnHeadDim, who, ": head_dim ", p.head_dim,
               " is not supported (compiled for ", kAttnHeadDim, ")");
     GDN_CHECK(p.n_seq >= 1 && p.n_seq <= 65535, who, ": n_seq ", p.n_seq, " out of range [1, 65535]");
+    GDN_CHECK((p.q_stride == 0 || p.q_stride >= int64_t(p.n_head) * 2 * p.head_dim) &&
+                  (p.k_stride == 0 || p.k_stride >= int64_t(p.n_head_kv) * p.head_dim) &&
+                  (p.v_stride == 0 || p.v_stride >= int64_t(p.n_head_kv) * p.head_dim),
+              who, ": a row stride is shorter than its row (q_stride ", p.q_stride, ", k_stride ",
+              p.k_stride, ", v_stride ", p.v_stride, ")");
     GDN_CHECK(p.n_head_kv >= 1 && p.n_head >= p.n_head_kv && p.n_head % p.n_head_kv == 0, who,
               ": n_head ", p.n_head, " is not a positive multiple of n_head_kv ", p.n_head_kv);
     GDN_CHECK(p.n_rot >= 0 && p.n_rot <= p.head_dim && p.n_rot % 2 == 0, who, ": n_rot ", p.n_rot,
