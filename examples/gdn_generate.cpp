@@ -8,6 +8,11 @@
 // Streams the text (or the ids, when the GGUF has no tokenizer) as it is produced, stops at
 // an end-of-generation token or a stop string, and ends with prefill / decode tok/s.
 //
+// A model of k_progress_bytes or more is read into memory (every page of the mapping touched,
+// by a few threads) before decoding, and uploaded to the GPU, each with a byte-level progress
+// report on stderr: redrawn in place when stderr is a terminal, a line at every 25% otherwise.
+// Reading first keeps a cold disk out of the upload and out of the CPU decoder's first tokens.
+//
 // Where the next token is chosen:
 //  - cpu backend: gdn::io::Sampler on the reference decoder's logits.
 //  - cuda backend, greedy / --temp / --top-k / --top-p / --seed: on the device (the
@@ -22,6 +27,7 @@
 // The host and device samplers draw different random numbers: the same --seed gives
 // reproducible text per backend, not the same text on both.
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -38,7 +44,11 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "gdn/core/error.hpp"
 #include "gdn/io/gguf.hpp"
@@ -79,6 +89,7 @@ constexpr const char* k_usage =
     "On the cuda backend --min-p, --repeat-penalty and --top-k > 1024 sample on the host (slower).\n";
 
 constexpr int k_max_tokens = 1 << 20;
+constexpr int64_t k_progress_bytes = int64_t{64} << 20;  // smaller models load in a blink: no progress report
 #if GDN_WITH_CUDA
 constexpr int k_cuda_chunk = 32;  // tokens per generate() call between stop checks
 #endif
@@ -232,6 +243,116 @@ std::string megabytes(size_t bytes) {
     return buf;
 }
 
+/// Byte-level progress of one load phase on stderr. On a terminal one line redrawn with '\r'
+/// (bar, percent, MB done / total, MB/s) at most 10 times a second; otherwise a plain line as
+/// each quarter is reached, so logs get four lines, not hundreds.
+class Progress {
+public:
+    explicit Progress(std::string what) : what_(std::move(what)), t0_(Clock::now()), tty_(isatty(fileno(stderr)) != 0) {}
+    ~Progress() {
+        if (tty_ && drawn_ && !finished_) std::fprintf(stderr, "\n");
+    }
+    Progress(const Progress&) = delete;
+    Progress& operator=(const Progress&) = delete;
+
+    void update(int64_t done, int64_t total) {
+        total_ = total;
+        done_ = done;
+        if (tty_) {
+            const auto now = Clock::now();
+            if (drawn_ && now - last_draw_ < std::chrono::milliseconds(100) && done < total) return;
+            last_draw_ = now;
+            draw();
+        } else {
+            const int quarter = total > 0 ? static_cast<int>(4 * done / total) : 4;
+            for (; quarters_ < quarter; ++quarters_) line((quarters_ + 1) * 25);
+        }
+    }
+
+    /// The closing report: total bytes, time and rate.
+    void finish() {
+        if (finished_) return;
+        finished_ = true;
+        const double s = seconds_since(t0_);
+        if (tty_) {
+            std::fprintf(stderr, "\rgdn-generate: %s: %s in %.2f s (%.0f MB/s)\033[K\n", what_.c_str(),
+                         megabytes(static_cast<size_t>(total_)).c_str(), s, rate());
+        } else if (quarters_ < 4) {
+            update(total_, total_);
+        }
+    }
+
+private:
+    double rate() const { return double(done_) / 1e6 / std::max(seconds_since(t0_), 1e-9); }
+    double percent() const { return total_ > 0 ? 100.0 * double(done_) / double(total_) : 100.0; }
+
+    void draw() {
+        constexpr int width = 24;
+        const int filled = static_cast<int>(percent() / 100.0 * width);
+        char bar[width + 1];
+        for (int i = 0; i < width; ++i) bar[i] = i < filled ? '#' : '.';
+        bar[width] = '\0';
+        std::fprintf(stderr, "\rgdn-generate: %s [%s] %3.0f%% %.1f / %.1f MB, %.0f MB/s\033[K", what_.c_str(), bar,
+                     percent(), double(done_) / 1e6, double(total_) / 1e6, rate());
+        std::fflush(stderr);
+        drawn_ = true;
+    }
+    void line(int pct) {
+        if (pct < 100)
+            std::fprintf(stderr, "gdn-generate: %s: %3d%% (%.1f / %.1f MB, %.0f MB/s)\n", what_.c_str(), pct,
+                         double(total_) * pct / 100.0 / 1e6, double(total_) / 1e6, rate());
+        else
+            std::fprintf(stderr, "gdn-generate: %s: 100%% (%s in %.2f s, %.0f MB/s)\n", what_.c_str(),
+                         megabytes(static_cast<size_t>(total_)).c_str(), seconds_since(t0_), rate());
+        std::fflush(stderr);
+    }
+
+    std::string what_;
+    Clock::time_point t0_, last_draw_;
+    bool tty_;
+    bool drawn_ = false, finished_ = false;
+    int quarters_ = 0;
+    int64_t done_ = 0, total_ = 0;
+};
+
+/// Reads every page of the mapped file once (madvise(WILLNEED) then a load per page, a few
+/// threads over 16 MiB chunks), so the upload or the CPU decoder finds it in memory.
+void prefault(const gdn::io::GgufFile& f, const std::string& path) {
+    const std::byte* base = f.bytes();
+    const auto size = static_cast<int64_t>(f.size_bytes());
+    const int64_t page = std::max<long>(sysconf(_SC_PAGESIZE), 512);
+    constexpr int64_t chunk = int64_t{16} << 20;
+    const int64_t n_chunks = (size + chunk - 1) / chunk;
+    const int n_threads = static_cast<int>(
+        std::min<int64_t>({8, std::max(1u, std::thread::hardware_concurrency()), std::max<int64_t>(1, n_chunks)}));
+    std::atomic<int64_t> next{0}, done{0};
+    std::atomic<unsigned> sink{0};
+    Progress progress("reading " + path + " into memory");
+    progress.update(0, size);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < n_threads; ++t) {
+        pool.emplace_back([&] {
+            unsigned acc = 0;
+            for (int64_t c; (c = next.fetch_add(1)) < n_chunks;) {
+                const int64_t begin = c * chunk, end = std::min(size, begin + chunk);
+                // The mapping is page-aligned, so is each chunk; advice is a hint (errors ignored).
+                madvise(const_cast<std::byte*>(base) + begin, static_cast<size_t>(end - begin), MADV_WILLNEED);
+                for (int64_t at = begin; at < end; at += page)
+                    acc += static_cast<unsigned>(*reinterpret_cast<const volatile unsigned char*>(base + at));
+                done.fetch_add(end - begin);
+            }
+            sink.fetch_add(acc);
+        });
+    }
+    while (done.load() < size) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        progress.update(done.load(), size);
+    }
+    for (std::thread& th : pool) th.join();
+    progress.update(size, size);
+    progress.finish();
+}
+
 /// Streams generated ids to stdout as text (or ids without a tokenizer) and decides when
 /// to stop: at an end-of-generation id or when the text contains a stop string. Text that
 /// could be the start of a stop string is held back until it is known not to be one; the
@@ -366,8 +487,21 @@ std::unique_ptr<gdn::cuda::RuntimeDecoder> make_cuda_decoder(const gdn::ModelWei
                       .top_p = a.sampling.top_p,
                       .seed = a.sampling.seed};
     try {
-        Phase phase("uploading " + megabytes(file_bytes) + " of weights to the GPU");
-        auto dec = std::make_unique<gdn::cuda::RuntimeDecoder>(w, o);
+        if (static_cast<int64_t>(file_bytes) < k_progress_bytes) {
+            Phase phase("uploading " + megabytes(file_bytes) + " of weights to the GPU");
+            auto dec = std::make_unique<gdn::cuda::RuntimeDecoder>(w, o);
+            phase.done();
+            return dec;
+        }
+        gdn::ModelWeights dev;
+        {
+            Progress progress("uploading weights to the GPU");
+            dev = gdn::cuda::upload_weights(w, nullptr,
+                                            [&](int64_t done, int64_t total) { progress.update(done, total); });
+            progress.finish();
+        }
+        Phase phase("preparing the CUDA decoder");
+        auto dec = std::make_unique<gdn::cuda::RuntimeDecoder>(dev, o, gdn::cuda::WeightsOn::device);
         phase.done();
         return dec;
     } catch (const gdn::Error& e) {
@@ -456,6 +590,7 @@ int run(const Args& a) {
 
     const bool cuda = a.backend == "cuda" || (a.backend == "auto" && have_gpu());
     GDN_CHECK(!cuda || GDN_WITH_CUDA, "--backend cuda: this gdn-generate was built without CUDA");
+    if (static_cast<int64_t>(file_bytes) >= k_progress_bytes) prefault(*file, a.model);
     Output out(tok ? &*tok : nullptr, a.stops, a.ignore_eos);
     Timings t;
     bool done = false;

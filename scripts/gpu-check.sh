@@ -61,6 +61,24 @@ if [ "${SANITIZE:-1}" = 1 ] && command -v compute-sanitizer >/dev/null && [ -x "
         "$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizer-$tool.log" | tail -1)")")
   done
 fi
+# Full-size random-weight Qwen3.5 GGUFs (gdn-random-gguf, the real vocabulary) written to temp
+# space outside $out, decoded on the GPU, deleted: 0.8B q8_0, and 9B q4_0 when RANDOM_9B=1.
+if [ -x "$build/tools/gdn-random-gguf" ] && [ -x "$build/examples/gdn-generate" ]; then
+  randoms=("0.8B q8_0")
+  [ "${RANDOM_9B:-0}" = 1 ] && randoms+=("9B q4_0")
+  for st in "${randoms[@]}"; do
+    read -r shape wtype <<< "$st"
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/gdn-random.XXXXXX")
+    log="$out/random-$shape-$wtype.log"
+    "$build/tools/gdn-random-gguf" --shape "$shape" --type "$wtype" -o "$tmp/model.gguf" > "$log" 2>&1 &&
+      "$build/examples/gdn-generate" -m "$tmp/model.gguf" -p "The capital of France is" -n 64 --ignore-eos \
+          --backend cuda >> "$log" 2>&1
+    rc=$?
+    rm -rf "$tmp"
+    summary+=("$(printf '%-28s rc=%-7s %s' "random $shape $wtype" $rc "$(tail -1 "$log")")")
+    [ $rc -ne 0 ] && tail -20 "$log"
+  done
+fi
 for exe in "$build"/bench/gdn_bench_*; do
   [ "${BENCH:-1}" = 1 ] || break
   [ -x "$exe" ] || continue

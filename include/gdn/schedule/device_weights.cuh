@@ -6,12 +6,15 @@
 // A layer's input projections ([qkv|z|b|a] for DeltaNet, [q|k|v] for attention) are laid
 // out back to back when they share type and width, so one GEMV can read them as one matrix
 // (see `adjacent`).
+// An optional progress callback hears (bytes copied so far, bytes in all) after each tensor,
+// for a progress bar while a large model uploads.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -22,6 +25,9 @@
 #include "gdn/quant/dispatch.hpp"
 
 namespace gdn::cuda {
+
+/// Called by upload_weights after each tensor's copy has completed: (bytes done, bytes total).
+using UploadProgress = std::function<void(int64_t done, int64_t total)>;
 
 namespace detail {
 
@@ -55,12 +61,16 @@ public:
         total_ = align_up(total_);
     }
 
-    std::shared_ptr<const void> upload(cudaStream_t stream) {
+    /// With `progress`, each copy is waited for before it is reported (one sync per tensor).
+    std::shared_ptr<const void> upload(cudaStream_t stream, const UploadProgress& progress = {}) {
         void* base = nullptr;
         GDN_CUDA_CHECK(cudaMalloc(&base, static_cast<size_t>(total_ > 0 ? total_ : 1)));
         std::shared_ptr<const void> storage(base, [](const void* p) { cudaFree(const_cast<void*>(p)); });
         auto* dev = static_cast<std::byte*>(base);
         std::vector<float> staging;
+        int64_t all = 0, done = 0;
+        for (const Copy& c : copies_) all += c.bytes;
+        if (progress) progress(0, all);
         for (const Copy& c : copies_) {
             const void* src = c.host.data;
             if (c.to_f32) {
@@ -72,7 +82,9 @@ public:
             GDN_CUDA_CHECK(cudaMemcpyAsync(dev + c.offset, src, static_cast<size_t>(c.bytes),
                                            cudaMemcpyHostToDevice, stream));
             // staging is reused by the next tensor: let this copy finish first.
-            if (c.to_f32) GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
+            if (c.to_f32 || progress) GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
+            done += c.bytes;
+            if (progress) progress(done, all);
         }
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
         for (const auto& [view, index] : users_) {
@@ -125,7 +137,9 @@ inline bool adjacent(std::initializer_list<const TensorView*> views) {
 }
 
 /// A device copy of `host` (same structure, device pointers). Synchronous; done once.
-inline ModelWeights upload_weights(const ModelWeights& host, cudaStream_t stream = nullptr) {
+/// `progress`, when set, is called after every tensor with (bytes copied, bytes in all).
+inline ModelWeights upload_weights(const ModelWeights& host, cudaStream_t stream = nullptr,
+                                   const UploadProgress& progress = {}) {
     ModelWeights dev = host;
     detail::WeightUploader up;
     up.add(&dev.tok_embd, false);
@@ -148,7 +162,7 @@ inline ModelWeights upload_weights(const ModelWeights& host, cudaStream_t stream
         }
         for (TensorView* m : {&l.mlp.gate, &l.mlp.up, &l.mlp.down}) up.add(m, false);
     }
-    dev.storage = up.upload(stream);
+    dev.storage = up.upload(stream, progress);
     return dev;
 }
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# gdn-random-gguf writes a random-weight Qwen3.5 GGUF (the tiny shape, the real vocabulary)
+# that gdn-logits and gdn-generate load on the CPU reference: every logit finite and the
+# logits not constant, text printed, the load progress reported; same seed, same bytes
+# whatever the thread count; bad arguments end in one line and exit 1.
+# usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE
+set -euo pipefail
+gen="${1:?usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE}"
+logits="${2:?}"
+generate="${3:?}"
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "random_gguf: $*" >&2; exit 1; }
+
+"$gen" --shape tiny --layers 8 --type q8_0 --seed 7 -o "$dir/tiny.gguf"
+"$gen" --shape tiny --layers 8 --type q8_0 --seed 7 --threads 1 -o "$dir/again.gguf" 2>/dev/null
+cmp -s "$dir/tiny.gguf" "$dir/again.gguf" || fail "same seed, different bytes with --threads 1"
+"$gen" --shape tiny --layers 8 --type q8_0 --seed 8 -o "$dir/again.gguf" 2>/dev/null
+cmp -s "$dir/tiny.gguf" "$dir/again.gguf" && fail "seeds 7 and 8 gave the same bytes"
+rm -f "$dir/again.gguf"
+
+# "Hello", ",", " world": logits of 3 positions, float32 [3, 248320]
+"$logits" "$dir/tiny.gguf" --tokens 9419,11,1814 --out "$dir/logits.f32" --backend cpu
+n_vocab=248320
+[ "$(stat -c %s "$dir/logits.f32")" = $((3 * n_vocab * 4)) ] || fail "gdn-logits wrote $(stat -c %s "$dir/logits.f32") bytes"
+od -An -v -t f4 -w4 "$dir/logits.f32" | awk '
+    $1 ~ /nan|inf/ { bad++; next }
+    { x = $1 + 0; n++; s += x; ss += x * x; if (x < 0) x = -x; if (x > m) m = x }
+    END {
+        sd = sqrt(ss / n - (s / n) ^ 2)
+        printf "random_gguf: %d logits, %d not finite, max |logit| %.3f, std %.3f (want all finite, std > 0.1)\n", n + bad, bad, m, sd
+        exit (bad == 0 && sd > 0.1) ? 0 : 1
+    }'
+
+"$generate" -m "$dir/tiny.gguf" -p "Hello" -n 8 --ignore-eos --backend cpu > "$dir/out.txt" 2> "$dir/err.txt" ||
+    { cat "$dir/err.txt" >&2; fail "gdn-generate failed"; }
+cat "$dir/err.txt" "$dir/out.txt"
+grep -q "decode: 8 tokens" "$dir/err.txt" || fail "gdn-generate did not decode 8 tokens"
+grep -q "into memory: 100%" "$dir/err.txt" || fail "gdn-generate printed no load progress"
+[ "$(head -c 5 "$dir/out.txt")" = "Hello" ] || fail "gdn-generate's text does not start with the prompt"
+
+check_error() {  # expected text, then the arguments
+    local want="$1"; shift
+    if "$gen" "$@" > "$dir/msg.txt" 2>&1; then fail "gdn-random-gguf $* succeeded"; fi
+    [ "$(wc -l < "$dir/msg.txt")" = 1 ] && grep -q -- "$want" "$dir/msg.txt" ||
+        fail "gdn-random-gguf $*: expected one line with '$want', got: $(cat "$dir/msg.txt")"
+}
+check_error "known: 0.8B, 2B, 4B, 9B, 27B" --shape 5B -o "$dir/x.gguf"
+check_error "no q4_k quantiser" --shape tiny --type q4_k -o "$dir/x.gguf"
+check_error "is not one of" --shape tiny --type q5_0 -o "$dir/x.gguf"
+check_error "-o OUT.gguf is required" --shape tiny
+check_error "--layers: 0" --shape tiny --layers 0 -o "$dir/x.gguf"
+check_error "cannot open vocabulary" --shape tiny --vocab "$dir/none.vocab" -o "$dir/x.gguf"
+[ ! -e "$dir/x.gguf" ] && [ ! -e "$dir/x.gguf.part" ] || fail "a failed run left a file behind"
+echo "random_gguf: passed"

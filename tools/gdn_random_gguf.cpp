@@ -1,0 +1,685 @@
+// gdn-random-gguf: a full-size Qwen3.5 GGUF with random weights and Qwen3.5's real
+// vocabulary, laid out as llama.cpp's converter writes a `qwen35` file (docs/GGUF_QWEN35.md):
+// the same metadata keys and types, tensor names and shapes, f32 norms / conv / ssm_a /
+// dt_bias, matrices in the chosen type, tensors at 32-byte aligned offsets (general.alignment
+// unrecorded, as the converter leaves it). For decode speed and load tests of real shapes
+// without downloading a model; the text it makes gdn-generate print is noise.
+//
+//   gdn-random-gguf --shape 0.8B --type q8_0 -o model.gguf [--seed N] [--layers N]
+//
+// Values (the scale rules of include/gdn/schedule/random_weights.cuh, so a forward pass of
+// any depth stays finite): every matrix element uniform with std 1/sqrt(cols), so W x of an
+// RMS-normalised x has unit scale; norm weights 1 +- 0.1 (the GGUF stores 1 + w); ssm_norm
+// 1 +- 0.1; conv taps in [-0.5, 0.5); dt_bias in [0.5, 1.5); ssm_a = -exp(A_log) in [-8, -1].
+// Matrices are quantised by gdn/quant/quantize.hpp; it has no q4_k / q6_k quantiser, so those
+// types are refused.
+//
+// Tensors are generated and written in file order, a slice of rows at a time: worker threads
+// fill numbered slices, one writer appends them in order, so memory stays at a few slices per
+// thread whatever the model size, and every row's values depend only on (seed, tensor, row).
+// The file is written as OUT.part and renamed when complete, then loaded back with
+// gdn::io::load_qwen35 and checked with ref::check_weights and the GGUF tokenizer.
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include "gdn/core/config.hpp"
+#include "gdn/core/dtype.hpp"
+#include "gdn/core/error.hpp"
+#include "gdn/core/shapes.hpp"
+#include "gdn/io/gguf.hpp"
+#include "gdn/io/gguf_writer.hpp"
+#include "gdn/io/qwen35.hpp"
+#include "gdn/io/tokenizer.hpp"
+#include "gdn/quant/quantize.hpp"
+#include "gdn/ref/check.hpp"
+
+#ifndef GDN_SOURCE_VOCAB
+#define GDN_SOURCE_VOCAB "tests/data/tokenizer/qwen35.vocab"
+#endif
+
+namespace {
+
+using gdn::DType;
+using gdn::ModelConfig;
+using gdn::io::GgufEncoded;
+using gdn::io::gguf_encode;
+using gdn::io::gguf_encode_array;
+
+constexpr const char* k_usage =
+    "usage: gdn-random-gguf --shape NAME -o OUT.gguf [--type T] [--seed N] [--layers N]\n"
+    "                       [--vocab FILE] [--threads N]\n"
+    "  --shape     0.8B, 2B, 4B, 9B, 27B (Qwen3.5, gdn/core/shapes.hpp) or tiny (256 wide, 4 layers,\n"
+    "              for tests)\n"
+    "  -o          output GGUF (written as OUT.part, renamed when complete)\n"
+    "  --type      type of every matrix: f32, f16, bf16, q8_0 (default), q4_0. q4_k and q6_k are not\n"
+    "              available: gdn/quant/quantize.hpp has no quantiser for them\n"
+    "  --seed      random seed (default 0); same seed, same bytes\n"
+    "  --layers    layers to write instead of the shape's (attention every 4th)\n"
+    "  --vocab     Qwen3.5 vocabulary in gdn's .vocab form (default: tests/data/tokenizer/qwen35.vocab,\n"
+    "              also found through $GDN_TOKENIZER_DATA or $GDN_TEST_DATA_DIR/tokenizer)\n"
+    "  --threads   generator threads (default: all cores)\n";
+
+// ---- arguments ---------------------------------------------------------------------------
+
+struct Args {
+    std::string shape;
+    std::string out;
+    DType type = DType::q8_0;
+    uint64_t seed = 0;
+    int64_t layers = 0;  // 0: the shape's
+    std::string vocab;
+    int threads = 0;  // 0: hardware_concurrency
+    bool help = false;
+};
+
+uint64_t parse_u64(std::string_view s, const char* what) {
+    GDN_CHECK(!s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string_view::npos, what,
+              ": '", s, "' is not a non-negative integer");
+    errno = 0;
+    const unsigned long long v = std::strtoull(std::string(s).c_str(), nullptr, 10);
+    GDN_CHECK(errno == 0, what, ": '", s, "' does not fit 64 bits");
+    return v;
+}
+
+DType parse_type(std::string_view s) {
+    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0})
+        if (gdn::dtype_name(t) == s) return t;
+    GDN_CHECK(s != "q4_k" && s != "q6_k", "--type ", s, ": gdn has no ", s,
+              " quantiser (gdn/quant/quantize.hpp writes f32, f16, bf16, q8_0, q4_0)");
+    gdn::fail("--type: '", s, "' is not one of f32, f16, bf16, q8_0, q4_0");
+}
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&]() -> std::string_view {
+            GDN_CHECK(i + 1 < argc, arg, " needs a value");
+            return argv[++i];
+        };
+        if (arg == "-h" || arg == "--help") {
+            a.help = true;
+        } else if (arg == "--shape") {
+            a.shape = value();
+        } else if (arg == "-o") {
+            a.out = value();
+            GDN_CHECK(!a.out.empty(), "-o: the output path is empty");
+        } else if (arg == "--type") {
+            a.type = parse_type(value());
+        } else if (arg == "--seed") {
+            a.seed = parse_u64(value(), "--seed");
+        } else if (arg == "--layers") {
+            const uint64_t n = parse_u64(value(), "--layers");
+            GDN_CHECK(n >= 1 && n <= 1024, "--layers: ", n, " is not in [1, 1024]");
+            a.layers = static_cast<int64_t>(n);
+        } else if (arg == "--vocab") {
+            a.vocab = value();
+        } else if (arg == "--threads") {
+            const uint64_t n = parse_u64(value(), "--threads");
+            GDN_CHECK(n >= 1 && n <= 1024, "--threads: ", n, " is not in [1, 1024]");
+            a.threads = static_cast<int>(n);
+        } else {
+            gdn::fail("unknown argument '", arg, "' (see --help)");
+        }
+    }
+    if (a.help) return a;
+    GDN_CHECK(!a.shape.empty(), "--shape is required (0.8B, 2B, 4B, 9B, 27B or tiny)");
+    GDN_CHECK(!a.out.empty(), "-o OUT.gguf is required");
+    return a;
+}
+
+/// A small model of the real vocabulary for tests: every dimension a real model has, only
+/// narrower (Hv = 2 Hk, so the tiled value-head order matters; GQA 2:1).
+ModelConfig tiny_shape() {
+    ModelConfig c = gdn::qwen35_shape("0.8B");
+    c.n_embd = 256;
+    c.n_layer = 4;
+    c.n_ff = 512;
+    c.ssm_n_k_heads = 2;
+    c.ssm_n_v_heads = 4;
+    c.n_head = 2;
+    c.n_head_kv = 1;
+    return c;
+}
+
+ModelConfig shape_of(const Args& a) {
+    ModelConfig c;
+    if (gdn::shapes_detail::same_name(a.shape, "tiny")) {
+        c = tiny_shape();
+    } else {
+        try {
+            c = gdn::qwen35_shape(a.shape);
+        } catch (const gdn::Error& e) {
+            gdn::fail("--shape: ", e.what(), " or tiny");
+        }
+    }
+    if (a.layers > 0) c.n_layer = a.layers;
+    c.validate();
+    return c;
+}
+
+// ---- the vocabulary ------------------------------------------------------------------------
+
+/// tests/data/tokenizer/qwen35.vocab: see write_vocab() in tools/make_tokenizer_data.py (LEB128
+/// varints; a text header, the GPT-2 text of each byte, tokens as [type, len, bytes], merges as
+/// [delta of the merged token's id, left part's byte length]).
+gdn::io::TokenizerVocab read_vocab(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    GDN_CHECK(f.good(), "cannot open vocabulary '", path, "'");
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    const std::string data = ss.str();
+    size_t pos = 0;
+    const auto line = [&]() {
+        const size_t e = data.find('\n', pos);
+        GDN_CHECK(e != std::string::npos, path, ": truncated header");
+        std::string l = data.substr(pos, e - pos);
+        pos = e + 1;
+        return l;
+    };
+    const auto varint = [&]() {
+        uint64_t v = 0;
+        for (int shift = 0;; shift += 7) {
+            GDN_CHECK(pos < data.size() && shift < 64, path, ": truncated at byte ", pos);
+            const auto b = static_cast<uint8_t>(data[pos++]);
+            v |= static_cast<uint64_t>(b & 0x7F) << shift;
+            if (!(b & 0x80)) return v;
+        }
+    };
+    const auto bytes = [&](uint64_t n) {
+        GDN_CHECK(n <= data.size() - pos, path, ": truncated at byte ", pos);
+        std::string s = data.substr(pos, n);
+        pos += n;
+        return s;
+    };
+    GDN_CHECK(line() == "gdn-tokenizer-vocab 1", path, ": not a gdn tokenizer vocabulary");
+    std::map<std::string, std::string> header;
+    for (std::string l = line(); l != "end"; l = line()) {
+        const size_t sp = l.find(' ');
+        GDN_CHECK(sp != std::string::npos, path, ": bad header line '", l, "'");
+        header[l.substr(0, sp)] = l.substr(sp + 1);
+    }
+    const auto field = [&](const char* key) {
+        const auto it = header.find(key);
+        GDN_CHECK(it != header.end(), path, ": header has no '", key, "'");
+        return it->second;
+    };
+    gdn::io::TokenizerVocab v;
+    v.model = field("model");
+    v.pre = field("pre");
+    v.bos_id = std::stoi(field("bos"));
+    v.eos_id = std::stoi(field("eos"));
+    v.pad_id = std::stoi(field("pad"));
+    const size_t n_tokens = std::stoul(field("tokens"));
+    const size_t n_merges = std::stoul(field("merges"));
+    std::vector<std::string> byte_text;  // [256]
+    for (int b = 0; b < 256; ++b) byte_text.push_back(bytes(varint()));
+    std::vector<std::string> raw(n_tokens);  // NORMAL tokens' bytes
+    v.tokens.resize(n_tokens);
+    v.token_types.resize(n_tokens);
+    for (size_t i = 0; i < n_tokens; ++i) {
+        v.token_types[i] = static_cast<int32_t>(varint());
+        raw[i] = bytes(varint());
+        if (v.token_types[i] == 1) {
+            for (char ch : raw[i]) v.tokens[i] += byte_text[static_cast<uint8_t>(ch)];
+        } else {
+            v.tokens[i] = raw[i];
+        }
+    }
+    v.merges.reserve(n_merges);
+    size_t id = 0;
+    for (size_t m = 0; m < n_merges; ++m) {
+        id += varint();
+        const size_t split = varint();
+        GDN_CHECK(id < n_tokens && split > 0 && split < raw[id].size(), path, ": bad merge ", m);
+        std::string text;
+        for (size_t k = 0; k < raw[id].size(); ++k) {
+            if (k == split) text += ' ';
+            text += byte_text[static_cast<uint8_t>(raw[id][k])];
+        }
+        v.merges.push_back(std::move(text));
+    }
+    GDN_CHECK(pos == data.size(), path, ": ", data.size() - pos, " trailing bytes");
+    return v;
+}
+
+std::string find_vocab(const std::string& given) {
+    if (!given.empty()) return given;
+    std::vector<std::string> tried;
+    if (const char* d = std::getenv("GDN_TOKENIZER_DATA")) tried.push_back(std::string(d) + "/qwen35.vocab");
+    if (const char* d = std::getenv("GDN_TEST_DATA_DIR")) tried.push_back(std::string(d) + "/tokenizer/qwen35.vocab");
+    tried.emplace_back(GDN_SOURCE_VOCAB);
+    tried.emplace_back("tests/data/tokenizer/qwen35.vocab");
+    std::string list;
+    for (const std::string& p : tried) {
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(p, ec)) return p;
+        list += (list.empty() ? "" : ", ") + p;
+    }
+    gdn::fail("no Qwen3.5 vocabulary found (tried ", list, "); pass --vocab tests/data/tokenizer/qwen35.vocab");
+}
+
+// ---- what goes in the file -------------------------------------------------------------------
+
+/// One tensor: its GGUF info and how its values are drawn.
+struct Tensor {
+    std::string name;
+    DType type;
+    std::vector<int64_t> ne;  // ggml order: ne[0] contiguous
+    bool matrix;              // std 1/sqrt(ne[0]) uniform; else float32 uniform in center +- spread/2
+    float center = 0.f, spread = 0.f;
+    uint64_t offset = 0;  // from the start of the data section
+
+    [[nodiscard]] int64_t rows() const { return ne.size() > 1 ? ne[1] : 1; }
+    [[nodiscard]] int64_t row_bytes() const { return gdn::dtype_row_bytes(type, ne[0]); }
+    [[nodiscard]] uint64_t bytes() const { return static_cast<uint64_t>(row_bytes() * rows()); }
+};
+
+constexpr uint64_t k_align = gdn::io::GgufFile::default_alignment;
+
+uint64_t align_up(uint64_t x) { return (x + k_align - 1) / k_align * k_align; }
+
+/// Every tensor of a `qwen35` file of shape c, in the order llama.cpp's converter emits a
+/// layer's tensors (names and shapes: docs/GGUF_QWEN35.md), with data offsets assigned.
+std::vector<Tensor> plan_tensors(const ModelConfig& c, DType mat) {
+    std::vector<Tensor> ts;
+    const auto matrix = [&](std::string name, int64_t cols, int64_t rows) {
+        ts.push_back({std::move(name), mat, {cols, rows}, true});
+    };
+    const auto vec = [&](std::string name, std::vector<int64_t> ne, float center, float spread) {
+        ts.push_back({std::move(name), DType::f32, std::move(ne), false, center, spread});
+    };
+    const int64_t e = c.n_embd;
+    const int64_t value_dim = c.ssm_n_v_heads * c.ssm_d_v;
+    const int64_t hd = c.head_dim;
+    matrix("token_embd.weight", e, c.n_vocab);
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        const std::string b = "blk." + std::to_string(i) + ".";
+        vec(b + "attn_norm.weight", {e}, 1.f, 0.2f);
+        if (c.is_attention(i)) {
+            matrix(b + "attn_q.weight", e, 2 * c.n_head * hd);
+            matrix(b + "attn_k.weight", e, c.n_head_kv * hd);
+            matrix(b + "attn_v.weight", e, c.n_head_kv * hd);
+            vec(b + "attn_q_norm.weight", {hd}, 1.f, 0.2f);
+            vec(b + "attn_k_norm.weight", {hd}, 1.f, 0.2f);
+            matrix(b + "attn_output.weight", c.n_head * hd, e);
+        } else {
+            matrix(b + "attn_qkv.weight", e, c.ssm_conv_dim());
+            matrix(b + "attn_gate.weight", e, value_dim);
+            matrix(b + "ssm_beta.weight", e, c.ssm_n_v_heads);
+            matrix(b + "ssm_alpha.weight", e, c.ssm_n_v_heads);
+            vec(b + "ssm_conv1d.weight", {c.ssm_conv_kernel, c.ssm_conv_dim()}, 0.f, 1.f);
+            vec(b + "ssm_dt.bias", {c.ssm_n_v_heads}, 1.f, 1.f);
+            vec(b + "ssm_a", {c.ssm_n_v_heads}, -4.5f, 7.f);  // -exp(A_log) in [-8, -1]
+            vec(b + "ssm_norm.weight", {c.ssm_d_v}, 1.f, 0.2f);
+            matrix(b + "ssm_out.weight", value_dim, e);
+        }
+        vec(b + "post_attention_norm.weight", {e}, 1.f, 0.2f);
+        matrix(b + "ffn_gate.weight", e, c.n_ff);
+        matrix(b + "ffn_up.weight", e, c.n_ff);
+        matrix(b + "ffn_down.weight", c.n_ff, e);
+    }
+    vec("output_norm.weight", {e}, 1.f, 0.2f);
+    if (!c.tied_embeddings) matrix("output.weight", e, c.n_vocab);
+
+    uint64_t at = 0;
+    for (Tensor& t : ts) {
+        GDN_CHECK(t.ne[0] % gdn::dtype_traits(t.type).block_elems == 0, "tensor '", t.name, "' row of ", t.ne[0],
+                  " is not a multiple of the ", gdn::dtype_name(t.type), " block size");
+        t.offset = at;
+        at = align_up(at + t.bytes());
+    }
+    return ts;
+}
+
+/// llama.cpp's general.file_type (enum llama_ftype) for a file whose matrices are all `t`.
+uint32_t file_type(DType t) {
+    switch (t) {
+        case DType::f32: return 0;   // LLAMA_FTYPE_ALL_F32
+        case DType::f16: return 1;   // MOSTLY_F16
+        case DType::q4_0: return 2;  // MOSTLY_Q4_0
+        case DType::q8_0: return 7;  // MOSTLY_Q8_0
+        case DType::bf16: return 32; // MOSTLY_BF16
+        default: break;
+    }
+    gdn::fail("no llama.cpp file type for ", gdn::dtype_name(t));
+}
+
+using Kv = std::pair<std::string, GgufEncoded>;
+
+/// The metadata keys and GGUF types llama.cpp's converter writes for a Qwen3.5 text model
+/// (conversion/qwen.py, gguf-py's GGUFWriter; no MTP layers, so no nextn_predict_layers).
+std::vector<Kv> metadata(const ModelConfig& c, DType mat, const std::string& name,
+                         const gdn::io::TokenizerVocab& v) {
+    const auto u32 = [](int64_t x) { return gguf_encode(static_cast<uint32_t>(x)); };
+    const std::string p = "qwen35.";
+    std::vector<Kv> kv;
+    kv.emplace_back("general.architecture", gguf_encode(std::string_view("qwen35")));
+    kv.emplace_back("general.type", gguf_encode(std::string_view("model")));
+    kv.emplace_back("general.name", gguf_encode(name));
+    kv.emplace_back(p + "block_count", u32(c.n_layer));
+    kv.emplace_back(p + "context_length", u32(262144));
+    kv.emplace_back(p + "embedding_length", u32(c.n_embd));
+    kv.emplace_back(p + "feed_forward_length", u32(c.n_ff));
+    kv.emplace_back(p + "attention.head_count", u32(c.n_head));
+    kv.emplace_back(p + "attention.head_count_kv", u32(c.n_head_kv));
+    kv.emplace_back(p + "rope.freq_base", gguf_encode(c.rope_theta));
+    kv.emplace_back(p + "attention.layer_norm_rms_epsilon", gguf_encode(c.rms_eps));
+    kv.emplace_back(p + "attention.key_length", u32(c.head_dim));
+    kv.emplace_back(p + "attention.value_length", u32(c.head_dim));
+    kv.emplace_back("general.file_type", gguf_encode(file_type(mat)));
+    kv.emplace_back(p + "ssm.conv_kernel", u32(c.ssm_conv_kernel));
+    kv.emplace_back(p + "ssm.state_size", u32(c.ssm_d_k));
+    kv.emplace_back(p + "ssm.group_count", u32(c.ssm_n_k_heads));
+    kv.emplace_back(p + "ssm.time_step_rank", u32(c.ssm_n_v_heads));
+    kv.emplace_back(p + "ssm.inner_size", u32(c.ssm_n_v_heads * c.ssm_d_v));
+    kv.emplace_back(p + "full_attention_interval", u32(c.full_attention_interval));
+    kv.emplace_back(p + "rope.dimension_count", u32(c.n_rot));
+    kv.emplace_back(p + "rope.dimension_sections", gguf_encode_array(std::vector<int32_t>{11, 11, 10, 0}));
+    kv.emplace_back("general.quantization_version", u32(2));
+    kv.emplace_back("tokenizer.ggml.model", gguf_encode(v.model));
+    kv.emplace_back("tokenizer.ggml.pre", gguf_encode(v.pre));
+    kv.emplace_back("tokenizer.ggml.tokens", gguf_encode_array(v.tokens));
+    kv.emplace_back("tokenizer.ggml.token_type", gguf_encode_array(v.token_types));
+    kv.emplace_back("tokenizer.ggml.merges", gguf_encode_array(v.merges));
+    kv.emplace_back("tokenizer.ggml.eos_token_id", u32(v.eos_id));
+    kv.emplace_back("tokenizer.ggml.padding_token_id", u32(v.pad_id));
+    kv.emplace_back("tokenizer.ggml.bos_token_id", u32(v.bos_id));
+    kv.emplace_back("tokenizer.ggml.add_bos_token", gguf_encode(false));
+    return kv;
+}
+
+/// Header, metadata and tensor infos, padded to the alignment: everything before the data.
+std::vector<std::byte> header_bytes(const std::vector<Kv>& kvs, const std::vector<Tensor>& ts) {
+    using gdn::io::detail::append_le;
+    using gdn::io::detail::append_string;
+    std::vector<std::byte> out{std::byte{'G'}, std::byte{'G'}, std::byte{'U'}, std::byte{'F'}};
+    append_le<uint32_t>(out, 3);
+    append_le<uint64_t>(out, ts.size());
+    append_le<uint64_t>(out, kvs.size());
+    for (const auto& [key, value] : kvs) {
+        append_string(out, key);
+        append_le<uint32_t>(out, static_cast<uint32_t>(value.type));
+        out.insert(out.end(), value.bytes.begin(), value.bytes.end());
+    }
+    for (const Tensor& t : ts) {
+        append_string(out, t.name);
+        append_le<uint32_t>(out, static_cast<uint32_t>(t.ne.size()));
+        for (int64_t n : t.ne) append_le<int64_t>(out, n);
+        append_le<uint32_t>(out, static_cast<uint32_t>(t.type));
+        append_le<uint64_t>(out, t.offset);
+    }
+    out.resize(align_up(out.size()), std::byte{0});
+    return out;
+}
+
+// ---- values ----------------------------------------------------------------------------------
+
+constexpr uint64_t mix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/// Rows [r0, r1) of tensor t (index ti) into dst, as stored. scratch holds one row of floats.
+void fill_rows(const Tensor& t, size_t ti, int64_t r0, int64_t r1, uint64_t seed, std::byte* dst,
+               std::vector<float>& scratch) {
+    const int64_t cols = t.ne[0];
+    scratch.resize(static_cast<size_t>(cols));
+    // uniform on [center - half, center + half): std half / sqrt(3) for a matrix
+    const float half = t.matrix ? std::sqrt(3.f / float(cols)) : 0.5f * t.spread;
+    const float center = t.matrix ? 0.f : t.center;
+    const float scale = half * 0x1p-31f;
+    const uint64_t tensor_key = mix64(seed ^ mix64(0x5EED0000ull + ti));
+    for (int64_t r = r0; r < r1; ++r) {
+        uint64_t s = mix64(tensor_key ^ static_cast<uint64_t>(r));
+        float* x = scratch.data();
+        for (int64_t j = 0; j < cols; j += 2) {
+            s += 0x9E3779B97F4A7C15ull;
+            const uint64_t h = mix64(s);
+            x[j] = center + scale * float(static_cast<int32_t>(static_cast<uint32_t>(h)));
+            if (j + 1 < cols) x[j + 1] = center + scale * float(static_cast<int32_t>(static_cast<uint32_t>(h >> 32)));
+        }
+        gdn::quant::quantize_row(t.type, x, dst + (r - r0) * t.row_bytes(), cols);
+    }
+}
+
+// ---- writing ---------------------------------------------------------------------------------
+
+/// A slice of one tensor's rows, the unit a worker fills and the writer appends.
+struct Slice {
+    size_t tensor;
+    int64_t row0, row1;
+};
+
+constexpr int64_t k_slice_bytes = 8 << 20;
+
+std::vector<Slice> slice_tensors(const std::vector<Tensor>& ts) {
+    std::vector<Slice> out;
+    for (size_t i = 0; i < ts.size(); ++i) {
+        const int64_t per = std::max<int64_t>(1, k_slice_bytes / ts[i].row_bytes());
+        for (int64_t r = 0; r < ts[i].rows(); r += per) out.push_back({i, r, std::min(ts[i].rows(), r + per)});
+    }
+    return out;
+}
+
+class OutFile {
+public:
+    explicit OutFile(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {
+        GDN_CHECK(f_ != nullptr, "cannot open '", path, "' for writing: ", std::strerror(errno));
+    }
+    ~OutFile() {
+        if (f_) std::fclose(f_);
+    }
+    OutFile(const OutFile&) = delete;
+    OutFile& operator=(const OutFile&) = delete;
+
+    void write(const void* p, size_t n) {
+        if (n == 0) return;
+        GDN_CHECK(std::fwrite(p, 1, n, f_) == n, "writing '", path_, "' failed at byte ", at_, ": ",
+                  std::strerror(errno));
+        at_ += n;
+    }
+    void pad_to(uint64_t at) {
+        static const std::byte zeros[k_align] = {};
+        GDN_CHECK(at >= at_ && at - at_ <= k_align, "internal: padding from ", at_, " to ", at);
+        write(zeros, static_cast<size_t>(at - at_));
+    }
+    void close() {
+        const int rc = std::fclose(f_);
+        f_ = nullptr;
+        GDN_CHECK(rc == 0, "closing '", path_, "' failed: ", std::strerror(errno));
+    }
+    [[nodiscard]] uint64_t position() const { return at_; }
+
+private:
+    std::string path_;
+    std::FILE* f_;
+    uint64_t at_ = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+
+/// Worker threads fill slices into a ring of buffers; the calling thread writes them in order.
+/// Slice j uses buffer j % ring; a worker waits until slice j - ring is written.
+void write_data(OutFile& out, uint64_t data_start, const std::vector<Tensor>& ts, uint64_t seed, int n_threads) {
+    const std::vector<Slice> slices = slice_tensors(ts);
+    const size_t ring = static_cast<size_t>(n_threads) + 2;
+    std::vector<std::vector<std::byte>> buf(ring);
+    std::vector<char> ready(slices.size(), 0);
+    std::mutex m;
+    std::condition_variable cv;
+    size_t written = 0;
+    bool failed = false;
+    std::exception_ptr error;
+    std::atomic<size_t> next{0};
+
+    auto worker = [&]() {
+        std::vector<float> scratch;
+        for (size_t j; (j = next.fetch_add(1)) < slices.size();) {
+            {
+                std::unique_lock lk(m);
+                cv.wait(lk, [&] { return failed || written + ring > j; });
+                if (failed) return;
+            }
+            try {
+                const Slice& s = slices[j];
+                const Tensor& t = ts[s.tensor];
+                std::vector<std::byte>& b = buf[j % ring];
+                b.resize(static_cast<size_t>((s.row1 - s.row0) * t.row_bytes()));
+                fill_rows(t, s.tensor, s.row0, s.row1, seed, b.data(), scratch);
+            } catch (...) {
+                std::lock_guard lk(m);
+                if (!failed) error = std::current_exception();
+                failed = true;
+                cv.notify_all();
+                return;
+            }
+            std::lock_guard lk(m);
+            ready[j] = 1;
+            cv.notify_all();
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int i = 0; i < n_threads; ++i) pool.emplace_back(worker);
+
+    const bool tty = isatty(fileno(stderr)) != 0;
+    const uint64_t total = ts.empty() ? 0 : ts.back().offset + ts.back().bytes();
+    const auto t0 = Clock::now();
+    auto last = t0;
+    try {
+        for (size_t j = 0; j < slices.size(); ++j) {
+            {
+                std::unique_lock lk(m);
+                cv.wait(lk, [&] { return failed || ready[j]; });
+                if (failed) break;
+            }
+            const Slice& s = slices[j];
+            const Tensor& t = ts[s.tensor];
+            if (s.row0 == 0) out.pad_to(data_start + t.offset);
+            out.write(buf[j % ring].data(), buf[j % ring].size());
+            {
+                std::lock_guard lk(m);
+                written = j + 1;
+                cv.notify_all();
+            }
+            const auto now = Clock::now();
+            if (tty && (now - last > std::chrono::milliseconds(200) || j + 1 == slices.size())) {
+                last = now;
+                const double done = double(out.position() - data_start);
+                const double secs = std::chrono::duration<double>(now - t0).count();
+                std::fprintf(stderr, "\rgdn-random-gguf: %5.1f%% of %.1f MB, %.0f MB/s   ", 100.0 * done / double(total),
+                             double(total) / 1e6, done / 1e6 / std::max(secs, 1e-9));
+                std::fflush(stderr);
+            }
+        }
+    } catch (...) {
+        std::lock_guard lk(m);
+        if (!failed) error = std::current_exception();
+        failed = true;
+        cv.notify_all();
+    }
+    for (std::thread& th : pool) th.join();
+    if (tty) std::fprintf(stderr, "\n");
+    if (error) std::rethrow_exception(error);
+}
+
+/// Load the file back as gdn-generate will: the qwen35 layout, the decoders' weight check,
+/// the tokenizer; throws naming what failed.
+void check_file(const std::string& path, const ModelConfig& c, size_t n_tensors) {
+    const gdn::io::GgufFile f = gdn::io::GgufFile::open(path);
+    GDN_CHECK(f.n_tensors() == n_tensors, path, ": ", f.n_tensors(), " tensors read back, ", n_tensors, " written");
+    const gdn::ModelWeights w = gdn::io::load_qwen35(f);
+    gdn::ref::check_weights(w);
+    const ModelConfig& r = w.config;
+    GDN_CHECK(r.n_layer == c.n_layer && r.n_embd == c.n_embd && r.n_ff == c.n_ff && r.n_vocab == c.n_vocab &&
+                  r.ssm_n_v_heads == c.ssm_n_v_heads && r.n_head == c.n_head &&
+                  r.tied_embeddings == c.tied_embeddings,
+              path, ": the config read back differs from the one written");
+    const gdn::io::Tokenizer tok = gdn::io::Tokenizer::from_gguf(f);
+    GDN_CHECK(tok.encode("Hello").size() == 1, path, ": the tokenizer read back does not encode 'Hello' as one token");
+}
+
+int run(const Args& a) {
+    const auto t0 = Clock::now();
+    const ModelConfig c = shape_of(a);
+    const std::string vocab_path = find_vocab(a.vocab);
+    const gdn::io::TokenizerVocab vocab = read_vocab(vocab_path);
+    GDN_CHECK(static_cast<int64_t>(vocab.tokens.size()) == c.n_vocab, vocab_path, " has ", vocab.tokens.size(),
+              " tokens, the shape's vocabulary is ", c.n_vocab);
+    const int n_threads = a.threads > 0 ? a.threads : std::max(1, int(std::thread::hardware_concurrency()));
+
+    const std::vector<Tensor> ts = plan_tensors(c, a.type);
+    const std::string label = "Qwen3.5-" + (gdn::shapes_detail::same_name(a.shape, "tiny") ? std::string("tiny")
+                                                                                          : a.shape);
+    const std::string name = label + " random weights (gdn-random-gguf, seed " + std::to_string(a.seed) + ")";
+    const std::vector<std::byte> head = header_bytes(metadata(c, a.type, name, vocab), ts);
+    // gguf-py pads after every tensor, the last one included
+    const uint64_t total = head.size() + align_up(ts.back().offset + ts.back().bytes());
+    std::fprintf(stderr, "gdn-random-gguf: %s, %s, %lld layers, %zu tensors, %.1f MB, %d threads -> %s\n",
+                 label.c_str(), std::string(gdn::dtype_name(a.type)).c_str(), static_cast<long long>(c.n_layer),
+                 ts.size(), double(total) / 1e6, n_threads, a.out.c_str());
+
+    const std::string part = a.out + ".part";
+    try {
+        OutFile out(part);
+        out.write(head.data(), head.size());
+        write_data(out, head.size(), ts, a.seed, n_threads);
+        out.pad_to(total);
+        GDN_CHECK(out.position() == total, "internal: wrote ", out.position(), " bytes, planned ", total);
+        out.close();
+        std::error_code ec;
+        std::filesystem::rename(part, a.out, ec);
+        GDN_CHECK(!ec, "cannot rename '", part, "' to '", a.out, "': ", ec.message());
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(part, ec);
+        throw;
+    }
+    const double write_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    check_file(a.out, c, ts.size());
+    std::fprintf(stderr,
+                 "gdn-random-gguf: wrote %s (%.1f MB) in %.2f s (%.0f MB/s); loads as qwen35, weights and "
+                 "tokenizer check\n",
+                 a.out.c_str(), double(total) / 1e6, write_s, double(total) / 1e6 / std::max(write_s, 1e-9));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const Args a = parse(argc, argv);
+        if (a.help) {
+            std::fputs(k_usage, stdout);
+            return 0;
+        }
+        return run(a);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "gdn-random-gguf: error: %s\n", e.what());
+        return 1;
+    }
+}
