@@ -7,6 +7,7 @@
 #include "gdn/core/dtype.hpp"
 #include "gdn/core/error.hpp"
 #include "gdn/core/macros.hpp"
+#include "gdn/core/shapes.hpp"
 #include "gdn/core/tensor.hpp"
 #include "gdn/core/weights.hpp"
 #include "gdn/io/gguf.hpp"
