@@ -1,0 +1,471 @@
+// gdn/kernels/attention_prefill.cuh - causal prefill of one gated full-attention layer
+// (MODEL.md "Gated attention") for T consecutive tokens of ONE sequence at positions
+// pos0 .. pos0+T-1, on top of a KV cache that already holds positions 0 .. pos0-1.
+// It leaves the cache byte-identical to T calls of launch_attention_decode (same RMSNorm,
+// NeoX partial RoPE, optional WHT and KV row quantiser, in the same float operations) and
+// gives the same outputs: softmax(q K^T / sqrt(hd)) V * sigmoid(gate), with K/V read back
+// from the cache in its format, so quantised-KV prefill matches quantised decode.
+//
+// Two launches (kAttnPrefillLaunches):
+//  1. attention_prefill_prep_kernel   grid (T, Hkv), block 256 (thread t = head dim t).
+//     Per (token, KV head): RMSNorm + RoPE (+ WHT) of the G = H/Hkv query heads and of k,
+//     exactly as the decode kernel's prologue; q * hd^-0.5 * log2(e) goes to the workspace,
+//     k and v are quantised into the cache row at pos0 + token.
+//     Bytes: 4*(2*H + 2*Hkv)*hd*T in, 4*H*hd*T workspace out, 2*row_bytes*Hkv*T cache out.
+//  2. attention_prefill_kernel        grid (Hkv, ceil(T / Tq)), block 256, 217 KB of dynamic
+//     shared memory (one block per SM). A block owns the Tq = 64/G tokens of one query tile
+//     and the G heads of one KV head: up to 64 query rows (G = 6: 10 tokens, 60 rows). It
+//     walks keys 0 .. pos0 + last token of the tile in tiles of 64: K and V rows are read
+//     from the cache in its format and dequantised into shared memory (float32), scores are
+//     a 64x64 register-tiled SIMT GEMM (4 rows x 4 keys per thread), causal mask per row,
+//     online softmax in exp2 (as decode), O += P V (4 rows x 16 dims per thread), float32
+//     throughout; the epilogue multiplies by sigmoid(gate). Tiles are issued longest first.
+//     Bytes: each block reads (pos0 + its last token + 1) K and V rows of its KV head
+//     (mostly L2 hits: one layer's cache is a few MB), 4*64*hd of q, and writes its outputs.
+//     Work: 2 * H * hd * sum_t (pos0 + t + 1) FMA (q.k and p*v), rounded up to 64x64 tiles.
+//
+// A bad pos (pos0 < 0 or pos0 + T > max_ctx, read from device memory) writes no cache row
+// and NaN outputs, like the decode kernel.
+//
+// Shapes (device memory, float32 unless said):
+//   q_proj   token t: [H, 2, hd] at q_proj + t*q_stride (per head: query, then gate)
+//   k, v     token t: [Hkv, hd] at k + t*k_stride, v + t*v_stride
+//   q_norm, k_norm [hd]         plain multipliers (GGUF: the "+1" folded in)
+//   pos      [1] int32          position of the first token
+//   k_cache, v_cache [max_ctx, Hkv, hd] in the KV format (as attention_decode, one sequence)
+//   out      [T, H, hd]         attention output times sigmoid(gate), the o_proj input
+//   workspace attention_prefill_workspace_bytes(T, H, Hkv, hd) bytes, any content, 16-byte
+//            aligned: [T, H, hd] float, the prepared queries.
+#pragma once
+
+#include <math.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include <cuda_runtime.h>
+
+#include "gdn/core/error.hpp"
+#include "gdn/core/macros.hpp"
+#include "gdn/kernels/attention_decode.cuh"
+#include "gdn/kernels/cuda_check.cuh"
+#include "gdn/quant/wht.hpp"
+
+namespace gdn::kernels {
+
+struct AttentionPrefillParams {
+    int n_tok = 0;                  ///< T >= 1
+    const float* q_proj = nullptr;  // token t: [H, 2, hd] at q_proj + t*q_stride
+    const float* k = nullptr;       // token t: [Hkv, hd] at k + t*k_stride
+    const float* v = nullptr;       // token t: [Hkv, hd] at v + t*v_stride
+    int64_t q_stride = 0, k_stride = 0, v_stride = 0;  ///< floats; 0 = dense
+    const float* q_norm = nullptr;  // [hd]
+    const float* k_norm = nullptr;  // [hd]
+    const int32_t* pos = nullptr;   // [1] device: position of the first token
+    void* k_cache = nullptr;        // [max_ctx, Hkv, hd] KV format (one sequence)
+    void* v_cache = nullptr;        // [max_ctx, Hkv, hd] KV format
+    float* out = nullptr;           // [T, H, hd] dense
+    void* workspace = nullptr;      // attention_prefill_workspace_bytes(...) bytes
+    int n_head = 0, n_head_kv = 0, head_dim = kAttnHeadDim, n_rot = 64, max_ctx = 0;
+    float rope_theta = 1e7f, rms_eps = 1e-6f;
+};
+
+inline constexpr int kAttnPrefillLaunches = 2;
+inline constexpr int kAttnPrefillThreads = 256;
+inline constexpr int kAttnPrefillRows = 64;  ///< query rows (token, head) per block
+inline constexpr int kAttnPrefillKeys = 64;  ///< keys per K/V tile
+
+/// Tokens per query tile of launch_attention_prefill for group size G = H / Hkv.
+GDN_HOST_DEVICE constexpr int attention_prefill_tile_tokens(int group) {
+    return kAttnPrefillRows / group;
+}
+
+/// Device bytes of launch_attention_prefill's workspace: the prepared queries [T, H, hd].
+inline size_t attention_prefill_workspace_bytes(int n_tok, int n_head, int n_head_kv,
+                                                int head_dim) {
+    (void)n_head_kv;
+    if (n_tok <= 0 || n_head <= 0 || head_dim <= 0) return 0;
+    return sizeof(float) * static_cast<size_t>(n_tok) * static_cast<size_t>(n_head) *
+           static_cast<size_t>(head_dim);
+}
+
+namespace attention_prefill_detail {
+
+constexpr int kStride = kAttnHeadDim + 4;        // floats per shared q/K/V row (bank skew)
+constexpr int kPStride = kAttnPrefillKeys + 4;   // floats per shared P^T row
+
+/// Shared memory of attention_prefill_kernel: q [64][kStride], K [64][kStride],
+/// V [64][kStride], P^T [64 keys][kPStride].
+constexpr size_t kSmemBytes =
+    sizeof(float) * (3 * static_cast<size_t>(kAttnPrefillRows) * kStride +
+                     static_cast<size_t>(kAttnPrefillKeys) * kPStride);
+
+GDN_HOST_DEVICE constexpr bool bad_pos(int pos0, int n_tok, int max_ctx) {
+    return pos0 < 0 || pos0 > max_ctx - n_tok;
+}
+
+/// Dequantise cache rows [k0, k0 + 64) of one KV head into dst [64][kStride]; rows at or
+/// past kend become zero (never read: the cache there may hold anything, NaN included).
+/// Warp w takes rows w, w + 8, ...; a lane holds 8 dims of a row (attention_detail::load_v).
+template <class Kv>
+GDN_DEVICE GDN_FORCEINLINE void load_tile(const uint8_t* cache, int hkv, int kvh, int k0,
+                                          int kend, float* dst, int warp, int lane) {
+    constexpr int row_bytes = kv_row_bytes_v<Kv>;
+#pragma unroll
+    for (int i = 0; i < kAttnPrefillKeys / kAttnWarps; ++i) {
+        const int r = warp + kAttnWarps * i;
+        const int key = k0 + r;
+        float v[8];
+        if (key < kend) {
+            attention_detail::load_v(
+                Kv{}, cache + (static_cast<size_t>(key) * hkv + kvh) * row_bytes, lane, v);
+        } else {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) v[e] = 0.f;
+        }
+        float* row = dst + r * kStride;
+        *reinterpret_cast<float4*>(row + attention_detail::v_dim<Kv>(lane, 0)) =
+            make_float4(v[0], v[1], v[2], v[3]);
+        *reinterpret_cast<float4*>(row + attention_detail::v_dim<Kv>(lane, 4)) =
+            make_float4(v[4], v[5], v[6], v[7]);
+    }
+}
+
+}  // namespace attention_prefill_detail
+
+// The byte-identical cache rows need the same float operations as the decode kernel's
+// prologue: this body follows attention_decode_kernel's "prologue" line for line (with
+// owner = true), so a change there must be made here too (the test compares the bytes).
+template <class Kv, KvRotation Rot, int G>
+__global__ void __launch_bounds__(kAttnThreads)
+    attention_prefill_prep_kernel(const AttentionPrefillParams p) {
+    constexpr int hd = kAttnHeadDim;
+    constexpr int R = G + 1;
+    constexpr int row_bytes = kv_row_bytes_v<Kv>;
+    __shared__ alignas(16) float sx[G + 2][hd];  // q of the group, then k, then v
+    __shared__ float red[kAttnWarps][R];
+
+    const int t = threadIdx.x;
+    const int lane = t & 31, warp = t >> 5;
+    const int tok = blockIdx.x, kvh = blockIdx.y;
+    const int nh = p.n_head, hkv = p.n_head_kv;
+    const int pos0 = p.pos[0];
+    if (attention_prefill_detail::bad_pos(pos0, p.n_tok, p.max_ctx)) return;
+    const int pos = pos0 + tok;
+
+    const float* qp = p.q_proj + static_cast<size_t>(tok) * p.q_stride;
+    float x[R];
+#pragma unroll
+    for (int g = 0; g < G; ++g) x[g] = qp[static_cast<size_t>(kvh * G + g) * 2 * hd + t];
+    x[G] = p.k[static_cast<size_t>(tok) * p.k_stride + static_cast<size_t>(kvh) * hd + t];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        const float ss = attention_detail::warp_sum(x[r] * x[r]);
+        if (lane == 0) red[warp][r] = ss;
+    }
+    __syncthreads();
+    const float wq = p.q_norm[t], wk = p.k_norm[t];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        float ss = 0.f;
+#pragma unroll
+        for (int w = 0; w < kAttnWarps; ++w) ss += red[w][r];
+        const float inv = rsqrtf(ss / static_cast<float>(hd) + p.rms_eps);
+        sx[r][t] = x[r] * inv * (r < G ? wq : wk);
+    }
+    __syncthreads();
+    if (t < p.n_rot) {
+        const int half = p.n_rot / 2;
+        const int i = t < half ? t : t - half;
+        const float inv_freq =
+            1.0f / powf(p.rope_theta, static_cast<float>(2 * i) / static_cast<float>(p.n_rot));
+        const float angle = static_cast<float>(pos) * inv_freq;
+        float sn, cs;
+        sincosf(angle, &sn, &cs);
+        const int partner = t < half ? t + half : t - half;
+        const float sign = t < half ? -1.f : 1.f;
+#pragma unroll
+        for (int r = 0; r < R; ++r) x[r] = sx[r][t] * cs + sign * sx[r][partner] * sn;
+    } else {
+#pragma unroll
+        for (int r = 0; r < R; ++r) x[r] = sx[r][t];
+    }
+    __syncthreads();
+    if constexpr (Rot == KvRotation::wht) {
+#pragma unroll
+        for (int h = 1; h < hd; h *= 2) {
+#pragma unroll
+            for (int r = 0; r < R; ++r) sx[r][t] = x[r];
+            __syncthreads();
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                const float o = sx[r][t ^ h];
+                x[r] = (t & h) ? o - x[r] : x[r] + o;
+            }
+            __syncthreads();
+        }
+        constexpr float s = quant::wht_scale(hd);
+#pragma unroll
+        for (int r = 0; r < R; ++r) x[r] *= s;
+    }
+    const float qscale = rsqrtf(static_cast<float>(hd)) * attention_detail::kLog2e;
+    float* wq_out = static_cast<float*>(p.workspace) +
+                    (static_cast<size_t>(tok) * nh + static_cast<size_t>(kvh) * G) * hd + t;
+#pragma unroll
+    for (int g = 0; g < G; ++g) wq_out[static_cast<size_t>(g) * hd] = x[g] * qscale;
+    sx[G][t] = x[G];
+    sx[G + 1][t] = p.v[static_cast<size_t>(tok) * p.v_stride + static_cast<size_t>(kvh) * hd + t];
+    __syncthreads();
+    const size_t off = (static_cast<size_t>(pos) * hkv + kvh) * row_bytes;
+    attention_detail::store_row<Kv>(sx[G], static_cast<uint8_t*>(p.k_cache) + off, t);
+    attention_detail::store_row<Kv>(sx[G + 1], static_cast<uint8_t*>(p.v_cache) + off, t);
+}
+
+/// Causal flash attention over the cache; see the file comment. G = H / Hkv.
+template <class Kv, int G>
+__global__ void __launch_bounds__(kAttnPrefillThreads, 1)
+    attention_prefill_kernel(const AttentionPrefillParams p) {
+    namespace pd = attention_prefill_detail;
+    constexpr int hd = kAttnHeadDim;
+    constexpr int Tq = attention_prefill_tile_tokens(G);
+    constexpr int rows = Tq * G;  // <= kAttnPrefillRows; the rest are idle rows
+    constexpr int S = pd::kStride;
+    static_assert(kAttnPrefillThreads == 256 && kAttnPrefillRows == 64 &&
+                      kAttnPrefillKeys == 64 && hd == 256,
+                  "attention_prefill_kernel: the thread tiling assumes 256 threads, 64 rows, "
+                  "64 keys and head_dim 256");
+    extern __shared__ float4 prefill_smem[];
+    float* q_s = reinterpret_cast<float*>(prefill_smem);  // [64 rows][S]
+    float* k_s = q_s + kAttnPrefillRows * S;               // [64 keys][S]
+    float* v_s = k_s + kAttnPrefillKeys * S;               // [64 keys][S]
+    float* p_s = v_s + kAttnPrefillKeys * S;               // [64 keys][kPStride]  P^T
+
+    const int t = threadIdx.x;
+    const int lane = t & 31, warp = t >> 5;
+    const int tx = t & 15, ty = t >> 4;  // scores: rows 4ty.., keys tx + 16j; PV: dims 4tx + 64c
+    const int kvh = blockIdx.x;
+    const int tile = static_cast<int>(gridDim.y) - 1 - static_cast<int>(blockIdx.y);
+    const int nh = p.n_head, hkv = p.n_head_kv;
+    const int tok0 = tile * Tq;
+    const int ntok = min(Tq, p.n_tok - tok0);
+    const int pos0 = p.pos[0];
+
+    if (pd::bad_pos(pos0, p.n_tok, p.max_ctx)) {
+        for (int i = t; i < ntok * G * hd; i += kAttnPrefillThreads) {
+            const int r = i / hd, d = i % hd;
+            p.out[(static_cast<size_t>(tok0 + r / G) * nh + kvh * G + r % G) * hd + d] = NAN;
+        }
+        return;
+    }
+    const int kend = pos0 + tok0 + ntok;  // keys [0, kend) are visited
+
+    // ---- the tile's queries: row r = (token r / G, head kvh*G + r % G), idle rows zero -----
+    const float4* wq = static_cast<const float4*>(p.workspace);
+    for (int i = t; i < kAttnPrefillRows * (hd / 4); i += kAttnPrefillThreads) {
+        const int r = i / (hd / 4), c = i % (hd / 4);
+        float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (r < rows && r / G < ntok) {
+            v = wq[(static_cast<size_t>(tok0 + r / G) * nh + kvh * G + r % G) * (hd / 4) + c];
+        }
+        *reinterpret_cast<float4*>(q_s + r * S + 4 * c) = v;
+    }
+
+    int lim[4];  // keys [0, lim) visible to row 4ty+i; idle rows see the whole range
+    bool live[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const int r = 4 * ty + i;
+        live[i] = r < rows && r / G < ntok;
+        lim[i] = live[i] ? pos0 + tok0 + r / G + 1 : kend;
+    }
+    float m[4], l[4], o[4][16];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        m[i] = -INFINITY;
+        l[i] = 0.f;
+#pragma unroll
+        for (int e = 0; e < 16; ++e) o[i][e] = 0.f;
+    }
+
+    const uint8_t* kc = static_cast<const uint8_t*>(p.k_cache);
+    const uint8_t* vc = static_cast<const uint8_t*>(p.v_cache);
+    for (int k0 = 0; k0 < kend; k0 += kAttnPrefillKeys) {
+        __syncthreads();  // the previous tile's readers of k_s, v_s, p_s are done
+        pd::load_tile<Kv>(kc, hkv, kvh, k0, kend, k_s, warp, lane);
+        pd::load_tile<Kv>(vc, hkv, kvh, k0, kend, v_s, warp, lane);
+        __syncthreads();
+
+        // ---- scores s[i][j] = q(4ty+i) . k(k0 + tx + 16j), q pre-scaled (log2 units) -----
+        float s[4][4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+#pragma unroll
+            for (int j = 0; j < 4; ++j) s[i][j] = 0.f;
+        }
+#pragma unroll 4
+        for (int d = 0; d < hd; d += 4) {
+            float4 a[4], b[4];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) a[i] = *reinterpret_cast<const float4*>(q_s + (4 * ty + i) * S + d);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) b[j] = *reinterpret_cast<const float4*>(k_s + (tx + 16 * j) * S + d);
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+#pragma unroll
+                for (int j = 0; j < 4; ++j) {
+                    float acc = s[i][j];
+                    acc = fmaf(a[i].x, b[j].x, acc);
+                    acc = fmaf(a[i].y, b[j].y, acc);
+                    acc = fmaf(a[i].z, b[j].z, acc);
+                    acc = fmaf(a[i].w, b[j].w, acc);
+                    s[i][j] = acc;
+                }
+            }
+        }
+
+        // ---- online softmax per row over the 16 lanes that share it ----------------------
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            float mt = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                const int key = k0 + tx + 16 * j;
+                s[i][j] = key < lim[i] ? s[i][j] : -INFINITY;
+                mt = fmaxf(mt, s[i][j]);
+            }
+#pragma unroll
+            for (int off = 8; off > 0; off >>= 1) {
+                mt = fmaxf(mt, __shfl_xor_sync(0xffffffffu, mt, off));
+            }
+            const float mn = fmaxf(m[i], mt);  // finite: key 0 is visible to every row
+            const float alpha = exp2f(m[i] - mn);  // 0 on the first tile (m = -inf)
+            float ls = 0.f;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                s[i][j] = exp2f(s[i][j] - mn);  // masked: exp2(-inf) = 0
+                ls += s[i][j];
+            }
+#pragma unroll
+            for (int off = 8; off > 0; off >>= 1) ls += __shfl_xor_sync(0xffffffffu, ls, off);
+            l[i] = l[i] * alpha + ls;
+            m[i] = mn;
+#pragma unroll
+            for (int e = 0; e < 16; ++e) o[i][e] *= alpha;
+        }
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            *reinterpret_cast<float4*>(p_s + (tx + 16 * j) * pd::kPStride + 4 * ty) =
+                make_float4(s[0][j], s[1][j], s[2][j], s[3][j]);
+        }
+        __syncthreads();
+
+        // ---- O(4ty+i, 4tx + 64c + e) += sum_j P(row, j) V(j, dim) -------------------------
+#pragma unroll 4
+        for (int j = 0; j < kAttnPrefillKeys; ++j) {
+            const float4 pj = *reinterpret_cast<const float4*>(p_s + j * pd::kPStride + 4 * ty);
+            const float pr[4] = {pj.x, pj.y, pj.z, pj.w};
+#pragma unroll
+            for (int c = 0; c < 4; ++c) {
+                const float4 vv = *reinterpret_cast<const float4*>(v_s + j * S + 4 * tx + 64 * c);
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    o[i][4 * c + 0] = fmaf(pr[i], vv.x, o[i][4 * c + 0]);
+                    o[i][4 * c + 1] = fmaf(pr[i], vv.y, o[i][4 * c + 1]);
+                    o[i][4 * c + 2] = fmaf(pr[i], vv.z, o[i][4 * c + 2]);
+                    o[i][4 * c + 3] = fmaf(pr[i], vv.w, o[i][4 * c + 3]);
+                }
+            }
+        }
+    }
+
+    // ---- epilogue: o / l * sigmoid(gate), as the decode kernel's merge ------------------------
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        if (!live[i]) continue;
+        const int r = 4 * ty + i;
+        const int tok = tok0 + r / G, h = kvh * G + r % G;
+        const float inv = 1.f / l[i];
+        const float* gate = p.q_proj + static_cast<size_t>(tok) * p.q_stride +
+                            static_cast<size_t>(h) * 2 * hd + hd;
+        float* dst = p.out + (static_cast<size_t>(tok) * nh + h) * hd;
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int d = 4 * tx + 64 * c + e;
+                const float v = o[i][4 * c + e] * inv;
+                dst[d] = v / (1.f + expf(-gate[d]));
+            }
+        }
+    }
+}
+
+/// Enqueue the prefill of n_tok tokens (kAttnPrefillLaunches launches). Kv: gdn::f16,
+/// gdn::q8_0 or gdn::q4_0; Rot must match the decode launches that share the cache. Throws
+/// gdn::Error naming the bad argument. No sync, no allocation.
+template <class Kv, KvRotation Rot>
+void launch_attention_prefill(const AttentionPrefillParams& params, cudaStream_t stream) {
+    static_assert(is_kv_format_v<Kv>, "attention prefill: the KV cache format must be gdn::f16, "
+                                      "gdn::q8_0 or gdn::q4_0");
+    const char* who = "launch_attention_prefill";
+    AttentionPrefillParams p = params;
+    GDN_CHECK(p.q_proj && p.k && p.v && p.q_norm && p.k_norm && p.pos && p.k_cache &&
+                  p.v_cache && p.out && p.workspace,
+              who, ": a device pointer is null (q_proj ", p.q_proj, ", k ", p.k, ", v ", p.v,
+              ", q_norm ", p.q_norm, ", k_norm ", p.k_norm, ", pos ", p.pos, ", k_cache ",
+              p.k_cache, ", v_cache ", p.v_cache, ", out ", p.out, ", workspace ", p.workspace,
+              ")");
+    GDN_CHECK(reinterpret_cast<uintptr_t>(p.workspace) % 16 == 0, who, ": workspace ",
+              p.workspace, " is not 16-byte aligned");
+    GDN_CHECK(p.head_dim == kAttnHeadDim, who, ": head_dim ", p.head_dim,
+              " is not supported (compiled for ", kAttnHeadDim, ")");
+    GDN_CHECK(p.n_head_kv >= 1 && p.n_head >= p.n_head_kv && p.n_head % p.n_head_kv == 0, who,
+              ": n_head ", p.n_head, " is not a positive multiple of n_head_kv ", p.n_head_kv);
+    GDN_CHECK(p.n_rot >= 0 && p.n_rot <= p.head_dim && p.n_rot % 2 == 0, who, ": n_rot ", p.n_rot,
+              " must be even and <= head_dim ", p.head_dim);
+    GDN_CHECK(p.max_ctx >= 1, who, ": max_ctx ", p.max_ctx, " must be positive");
+    GDN_CHECK(p.n_tok >= 1 && p.n_tok <= p.max_ctx, who, ": n_tok ", p.n_tok,
+              " out of range [1, max_ctx ", p.max_ctx, "] (context overflow)");
+    GDN_CHECK(p.rms_eps > 0.f && p.rope_theta > 0.f, who, ": rms_eps ", p.rms_eps,
+              " and rope_theta ", p.rope_theta, " must be positive");
+    const int64_t q_row = int64_t{2} * p.n_head * p.head_dim;
+    const int64_t kv_row = int64_t{1} * p.n_head_kv * p.head_dim;
+    if (p.q_stride == 0) p.q_stride = q_row;
+    if (p.k_stride == 0) p.k_stride = kv_row;
+    if (p.v_stride == 0) p.v_stride = kv_row;
+    GDN_CHECK(p.q_stride >= q_row && p.k_stride >= kv_row && p.v_stride >= kv_row, who,
+              ": token strides (q ", p.q_stride, ", k ", p.k_stride, ", v ", p.v_stride,
+              " floats) are shorter than a token's row (q ", q_row, ", k and v ", kv_row, ")");
+
+    const int group = p.n_head / p.n_head_kv;
+    const dim3 prep_grid(static_cast<unsigned>(p.n_tok), static_cast<unsigned>(p.n_head_kv));
+    auto launch = [&](auto g_const) {
+        constexpr int G = decltype(g_const)::value;
+        constexpr int Tq = attention_prefill_tile_tokens(G);
+        const int n_tiles = (p.n_tok + Tq - 1) / Tq;
+        GDN_CHECK(n_tiles <= 65535, who, ": n_tok ", p.n_tok, " needs ", n_tiles,
+                  " query tiles (at most 65535)");
+        attention_prefill_prep_kernel<Kv, Rot, G><<<prep_grid, kAttnThreads, 0, stream>>>(p);
+        GDN_CHECK_LAUNCH("attention_prefill_prep_kernel");
+        constexpr size_t smem = attention_prefill_detail::kSmemBytes;
+        GDN_CUDA_CHECK(cudaFuncSetAttribute(attention_prefill_kernel<Kv, G>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(smem)));
+        const dim3 grid(static_cast<unsigned>(p.n_head_kv), static_cast<unsigned>(n_tiles));
+        attention_prefill_kernel<Kv, G><<<grid, kAttnPrefillThreads, smem, stream>>>(p);
+        GDN_CHECK_LAUNCH("attention_prefill_kernel");
+    };
+    switch (group) {
+        case 1: launch(std::integral_constant<int, 1>{}); break;
+        case 2: launch(std::integral_constant<int, 2>{}); break;
+        case 4: launch(std::integral_constant<int, 4>{}); break;
+        case 6: launch(std::integral_constant<int, 6>{}); break;
+        case 8: launch(std::integral_constant<int, 8>{}); break;
+        default:
+            fail(who, ": n_head / n_head_kv = ", group, " (n_head ", p.n_head, ", n_head_kv ",
+                 p.n_head_kv, ") is not a compiled group size (1, 2, 4, 6, 8)");
+    }
+}
+
+}  // namespace gdn::kernels
