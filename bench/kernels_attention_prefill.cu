@@ -1,7 +1,7 @@
 // bench/kernels_attention_prefill.cu - causal prefill of one gated-attention layer
 // (launch_attention_prefill: prep + flash attention): time per call, tokens/s and the
 // attention FLOP rate against the card's float32 FMA peak (the kernel is SIMT float32), at
-// T = 512 and 4096 from an empty cache and T = 512 after 4096 cached positions, for the
+// T = 512 and 4096 from an empty cache and T = 512 and 64 after 4096 cached positions, for the
 // Qwen3.5-0.8B (H=8, Hkv=2), 9B (16/4) and 27B (24/4) shapes and f16 / q8_0 / q4_0 caches.
 //
 // FLOPs counted: 4 * H * hd * sum_t (pos0 + t + 1) (q.k and p*v, causal keys only).
@@ -92,13 +92,14 @@ void rows(const char* model, const char* kv, int h, int hkv, double peak_gflops,
     struct Case {
         int n, pos0;
     };
-    for (const Case c : {Case{512, 0}, Case{4096, 0}, Case{512, 4096}}) {
+    for (const Case c : {Case{512, 0}, Case{4096, 0}, Case{512, 4096}, Case{64, 4096}}) {
         const double us = time_prefill<Kv>(h, hkv, c.n, c.pos0, stream);
         double keys = 0;
         for (int t = 0; t < c.n; ++t) keys += double(c.pos0 + t + 1);
         const double gflops = 4.0 * h * kHd * keys / (us * 1e-6) / 1e9;
-        std::printf("| %s | %d/%d | %s | %d | %d | %.1f | %.0f | %.0f | %.1f%% |\n", model, h, hkv,
-                    kv, c.n, c.pos0, us, c.n / (us * 1e-6), gflops, 100.0 * gflops / peak_gflops);
+        std::printf("| %s | %d/%d | %s | %d | %d | %d | %.1f | %.0f | %.0f | %.1f%% |\n", model, h,
+                    hkv, kv, c.n, c.pos0, gdn::kernels::attention_prefill_splits(c.n, h, hkv), us,
+                    c.n / (us * 1e-6), gflops, 100.0 * gflops / peak_gflops);
     }
 }
 
@@ -120,8 +121,8 @@ int main() {
     std::printf("attention_prefill benchmark on %s (%d SMs, %.0f MHz; float32 FMA peak %.0f "
                 "GFLOP/s)\n\n",
                 prop.name, prop.multiProcessorCount, clock_khz / 1e3, peak);
-    std::printf("| model | H/Hkv | kv | T | pos0 | us/call | tokens/s | GFLOP/s | %% fp32 peak |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| model | H/Hkv | kv | T | pos0 | splits | us/call | tokens/s | GFLOP/s | %% fp32 peak |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     rows<gdn::f16>("Qwen3.5-0.8B", "f16", 8, 2, peak, stream);
     rows<gdn::q8_0>("Qwen3.5-0.8B", "q8_0", 8, 2, peak, stream);
     rows<gdn::f16>("Qwen3.5-9B", "f16", 16, 4, peak, stream);

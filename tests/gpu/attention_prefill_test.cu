@@ -318,10 +318,11 @@ bool run_prefill(Rig<Kv, Rot>& rig, int pos0, int n, uint64_t seed) {
     }
 
     const bool ok = new_diff == 0 && touched == 0 && worst_dec <= kTolDecode && worst_own <= kTolOwn;
-    std::printf("attention_prefill kv %-4s %-4s H %2d Hkv %d pos0 %4d T %4d: cache bytes != decode "
-                "%zu, outside rows touched %zu; err vs decode %.3g (tok %d, tol %.0e), vs float64 "
-                "%.3g (tok %d of %zu checked, tol %.0e)%s\n",
-                kv_name<Kv>(), Rot == KvRotation::wht ? "wht" : "-", H, Hkv, pos0, n, new_diff,
+    std::printf("attention_prefill kv %-4s %-4s H %2d Hkv %d pos0 %4d T %4d splits %2d: cache "
+                "bytes != decode %zu, outside rows touched %zu; err vs decode %.3g (tok %d, tol "
+                "%.0e), vs float64 %.3g (tok %d of %zu checked, tol %.0e)%s\n",
+                kv_name<Kv>(), Rot == KvRotation::wht ? "wht" : "-", H, Hkv, pos0, n,
+                gdn::kernels::attention_prefill_splits(n, H, Hkv), new_diff,
                 touched, worst_dec, worst_dec_tok, kTolDecode, worst_own, worst_own_tok,
                 toks.size(), kTolOwn, ok ? "" : "  FAILED");
     if (new_diff) std::printf("  first differing cache bytes (prefill vs decode): [%s] [%s]\n", first_k, first_v);
@@ -394,9 +395,16 @@ TEST_CASE("attention prefill, group sizes 1, 2, 8", "[attention_prefill]") {
     }
 }
 
-TEST_CASE("attention prefill: a bad pos writes no row and NaN outputs", "[attention_prefill]") {
+/// A short prompt after a long context (a chat turn): many key splits of several tiles.
+TEST_CASE("attention prefill after 2000 cached positions", "[attention_prefill]") {
+    run_shape<gdn::q8_0, KvRotation::none>(Shape{24, 4}, 2000, {1, 17, 64, 65});
+    run_shape<gdn::f16, KvRotation::wht>(Shape{8, 2}, 2000, {1, 17, 64, 65});
+}
+
+/// T = 70 runs split (merge kernel), T = 700 unsplit, for H 24 / Hkv 4.
+void check_bad_pos(int T) {
     using Kv = gdn::q8_0;
-    const int T = 70, max_ctx = 200;
+    const int max_ctx = T + 130;
     Rig<Kv, KvRotation::wht> rig(Shape{24, 4}, T, max_ctx, 77);
     GDN_CUDA_CHECK(cudaMemcpy(rig.d_in.get(), fast_random(rig.d_in.size(), 78, -1.f, 1.f).data(),
                               rig.d_in.bytes(), cudaMemcpyHostToDevice));
@@ -413,10 +421,11 @@ TEST_CASE("attention prefill: a bad pos writes no row and NaN outputs", "[attent
         const size_t k_written = size_t(std::count_if(ka.begin(), ka.end(), [](uint8_t x) { return x != 0x11; }));
         const size_t v_written = size_t(std::count_if(va.begin(), va.end(), [](uint8_t x) { return x != 0x22; }));
         const size_t finite = size_t(std::count_if(out.begin(), out.end(), [](float x) { return std::isfinite(x); }));
-        std::printf("attention_prefill bad pos %d (T %d, max_ctx %d): cache bytes written %zu, "
-                    "finite outputs %zu of %zu (want 0, 0)\n",
-                    b == 0 ? max_ctx - T + 1 : -1, T, max_ctx, k_written + v_written, finite,
-                    out.size());
+        std::printf("attention_prefill bad pos %d (T %d, max_ctx %d, splits %d): cache bytes "
+                    "written %zu, finite outputs %zu of %zu (want 0, 0)\n",
+                    b == 0 ? max_ctx - T + 1 : -1, T, max_ctx,
+                    gdn::kernels::attention_prefill_splits(T, 24, 4), k_written + v_written,
+                    finite, out.size());
         CHECK(k_written + v_written == 0);
         CHECK(finite == 0);
     }
@@ -431,6 +440,29 @@ TEST_CASE("attention prefill: a bad pos writes no row and NaN outputs", "[attent
     const auto out = rig.d_out_pf.download();
     const size_t finite = size_t(std::count_if(out.begin(), out.end(), [](float x) { return std::isfinite(x); }));
     CHECK(finite == out.size());
+}
+
+TEST_CASE("attention prefill: a bad pos writes no row and NaN outputs", "[attention_prefill]") {
+    check_bad_pos(70);
+    check_bad_pos(700);
+}
+
+TEST_CASE("attention prefill: the workspace for T serves every smaller T", "[attention_prefill]") {
+    size_t bad = 0;
+    for (Shape s : {Shape{2, 2}, Shape{4, 2}, Shape{8, 2}, Shape{16, 4}, Shape{24, 4}, Shape{16, 2}}) {
+        size_t prev = 0;
+        for (int t = 1; t <= 3000; ++t) {
+            const size_t b = gdn::kernels::attention_prefill_workspace_bytes(t, s.n_head, s.n_head_kv, kHd);
+            // What the launcher uses at t: the queries, then the partials of its own splits.
+            const int tiles = gdn::kernels::attention_prefill_tiles(t, s.n_head, s.n_head_kv);
+            const int splits = gdn::kernels::attention_prefill_splits(t, s.n_head, s.n_head_kv);
+            const size_t q = (size_t(t) * s.n_head * kHd * 4 + 255) / 256 * 256;
+            const size_t used = q + (splits > 1 ? size_t(splits) * tiles * s.n_head_kv * 64 * (kHd + 2) * 4 : 0);
+            bad += b < prev || b < used;
+            prev = b;
+        }
+    }
+    CHECK(bad == 0);
 }
 
 TEST_CASE("attention prefill: bad arguments raise gdn::Error", "[attention_prefill]") {

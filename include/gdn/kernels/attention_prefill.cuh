@@ -6,20 +6,28 @@
 // gives the same outputs: softmax(q K^T / sqrt(hd)) V * sigmoid(gate), with K/V read back
 // from the cache in its format, so quantised-KV prefill matches quantised decode.
 //
-// Two launches (kAttnPrefillLaunches):
+// Two launches, three when the keys are split (kAttnPrefillMaxLaunches):
 //  1. attention_prefill_prep_kernel   grid (T, Hkv), block 256 (thread t = head dim t).
 //     Per (token, KV head): RMSNorm + RoPE (+ WHT) of the G = H/Hkv query heads and of k,
 //     exactly as the decode kernel's prologue; q * hd^-0.5 * log2(e) goes to the workspace,
 //     k and v are quantised into the cache row at pos0 + token.
 //     Bytes: 4*(2*H + 2*Hkv)*hd*T in, 4*H*hd*T workspace out, 2*row_bytes*Hkv*T cache out.
-//  2. attention_prefill_kernel        grid (Hkv, ceil(T / Tq)), block 256, 217 KB of dynamic
-//     shared memory (one block per SM). A block owns the Tq = 64/G tokens of one query tile
-//     and the G heads of one KV head: up to 64 query rows (G = 6: 10 tokens, 60 rows). It
-//     walks keys 0 .. pos0 + last token of the tile in tiles of 64: K and V rows are read
+//  2. attention_prefill_kernel        grid (Hkv, ceil(T / Tq), n_splits), block 256, 217 KB
+//     of dynamic shared memory (one block per SM). A block owns the Tq = 64/G tokens of one
+//     query tile and the G heads of one KV head: up to 64 query rows (G = 6: 10 tokens, 60
+//     rows), and split s of its keys 0 .. pos0 + last token of the tile (split in chunks of
+//     a multiple of 64 keys, computed on the device from pos0). It walks them in tiles of 64:
+//     K and V rows are read
 //     from the cache in its format and dequantised into shared memory (float32), scores are
 //     a 64x64 register-tiled SIMT GEMM (4 rows x 4 keys per thread), causal mask per row,
 //     online softmax in exp2 (as decode), O += P V (4 rows x 16 dims per thread), float32
-//     throughout; the epilogue multiplies by sigmoid(gate). Tiles are issued longest first.
+//     throughout; the epilogue multiplies by sigmoid(gate), or, with n_splits > 1, writes the
+//     split's (max, sum, unnormalised P V) per row to the workspace. Tiles are issued longest
+//     first. n_splits = attention_prefill_splits(T, H, Hkv): 1 when the tiles alone give
+//     kAttnPrefillTargetBlocks blocks, else enough splits to get there (at most 64), so a
+//     short prompt after a long context (a chat turn) still fills the card.
+//  3. attention_prefill_merge_kernel  (n_splits > 1 only) grid (T, H), block 256: merges the
+//     splits of one (token, head) as the decode kernel merges its splits, times sigmoid(gate).
 //     Bytes: each block reads (pos0 + its last token + 1) K and V rows of its KV head
 //     (mostly L2 hits: one layer's cache is a few MB), 4*64*hd of q, and writes its outputs.
 //     Work: 2 * H * hd * sum_t (pos0 + t + 1) FMA (q.k and p*v), rounded up to 64x64 tiles.
@@ -35,7 +43,9 @@
 //   k_cache, v_cache [max_ctx, Hkv, hd] in the KV format (as attention_decode, one sequence)
 //   out      [T, H, hd]         attention output times sigmoid(gate), the o_proj input
 //   workspace attention_prefill_workspace_bytes(T, H, Hkv, hd) bytes, any content, 16-byte
-//            aligned: [T, H, hd] float, the prepared queries.
+//            aligned: [T, H, hd] float, the prepared queries, then the split partials
+//            [n_splits, tiles, Hkv, 64 rows] x (hd + 2) floats. The size for T also serves
+//            every smaller T, so one workspace sized for the largest chunk serves them all.
 #pragma once
 
 #include <math.h>
@@ -71,23 +81,71 @@ struct AttentionPrefillParams {
     float rope_theta = 1e7f, rms_eps = 1e-6f;
 };
 
-inline constexpr int kAttnPrefillLaunches = 2;
+/// Launches of one launch_attention_prefill: prep and attention, plus the merge of the key
+/// splits when attention_prefill_splits(...) > 1.
+inline constexpr int kAttnPrefillMaxLaunches = 3;
 inline constexpr int kAttnPrefillThreads = 256;
 inline constexpr int kAttnPrefillRows = 64;  ///< query rows (token, head) per block
 inline constexpr int kAttnPrefillKeys = 64;  ///< keys per K/V tile
+/// One block per SM (217 KB of shared memory): two waves on an H100/H200 (132 SMs), as
+/// kAttnTargetBlocks. Not tuned.
+inline constexpr int kAttnPrefillTargetBlocks = 264;
+inline constexpr int kAttnPrefillMaxSplits = 64;
 
 /// Tokens per query tile of launch_attention_prefill for group size G = H / Hkv.
 GDN_HOST_DEVICE constexpr int attention_prefill_tile_tokens(int group) {
-    return kAttnPrefillRows / group;
+    return group >= 1 && group <= kAttnPrefillRows ? kAttnPrefillRows / group : 1;
 }
 
-/// Device bytes of launch_attention_prefill's workspace: the prepared queries [T, H, hd].
+/// Query tiles (grid.y of the attention kernel) for n_tok tokens.
+GDN_HOST_DEVICE constexpr int attention_prefill_tiles(int n_tok, int n_head, int n_head_kv) {
+    const int tq = attention_prefill_tile_tokens(n_head_kv > 0 ? n_head / n_head_kv : 0);
+    return (n_tok + tq - 1) / tq;
+}
+
+/// Key splits for `tiles` query tiles of n_head_kv heads: 1 when they give
+/// kAttnPrefillTargetBlocks blocks alone.
+GDN_HOST_DEVICE constexpr int attention_prefill_splits_for_tiles(int tiles, int n_head_kv) {
+    const int base = tiles * n_head_kv;
+    if (base <= 0 || base >= kAttnPrefillTargetBlocks) return 1;
+    const int s = (kAttnPrefillTargetBlocks + base - 1) / base;
+    return s < kAttnPrefillMaxSplits ? s : kAttnPrefillMaxSplits;
+}
+
+/// Key splits (grid.z of the attention kernel) of a prefill of n_tok tokens.
+GDN_HOST_DEVICE constexpr int attention_prefill_splits(int n_tok, int n_head, int n_head_kv) {
+    return attention_prefill_splits_for_tiles(attention_prefill_tiles(n_tok, n_head, n_head_kv),
+                                              n_head_kv);
+}
+
+namespace attention_prefill_detail {
+
+/// Partial rows [n_splits, tiles, Hkv, 64] of a split prefill (0 when unsplit).
+GDN_HOST_DEVICE constexpr size_t partial_rows(int tiles, int n_head_kv) {
+    const int s = attention_prefill_splits_for_tiles(tiles, n_head_kv);
+    return s > 1 ? static_cast<size_t>(s) * tiles * n_head_kv * kAttnPrefillRows : 0;
+}
+
+constexpr size_t round_up(size_t b) { return (b + 255) / 256 * 256; }
+
+}  // namespace attention_prefill_detail
+
+/// Device bytes of launch_attention_prefill's workspace: the prepared queries [T, H, hd],
+/// then room for the split partials of any prefill of at most n_tok tokens.
 inline size_t attention_prefill_workspace_bytes(int n_tok, int n_head, int n_head_kv,
                                                 int head_dim) {
-    (void)n_head_kv;
-    if (n_tok <= 0 || n_head <= 0 || head_dim <= 0) return 0;
-    return sizeof(float) * static_cast<size_t>(n_tok) * static_cast<size_t>(n_head) *
-           static_cast<size_t>(head_dim);
+    if (n_tok <= 0 || n_head <= 0 || n_head_kv <= 0 || head_dim <= 0) return 0;
+    const size_t q = attention_prefill_detail::round_up(
+        sizeof(float) * static_cast<size_t>(n_tok) * static_cast<size_t>(n_head) *
+        static_cast<size_t>(head_dim));
+    // Splits fall as tiles grow, so the largest partial block can come from fewer tiles.
+    const int tiles = attention_prefill_tiles(n_tok, n_head, n_head_kv);
+    size_t rows = 0;
+    for (int t = 1; t <= tiles && t * n_head_kv < kAttnPrefillTargetBlocks; ++t) {
+        const size_t r = attention_prefill_detail::partial_rows(t, n_head_kv);
+        rows = r > rows ? r : rows;
+    }
+    return q + sizeof(float) * rows * static_cast<size_t>(head_dim + 2);
 }
 
 namespace attention_prefill_detail {
@@ -223,9 +281,10 @@ __global__ void __launch_bounds__(kAttnThreads)
 }
 
 /// Causal flash attention over the cache; see the file comment. G = H / Hkv.
+/// part_acc [n_splits, tiles, Hkv, 64, hd] and part_ml [.., 64, 2]: used when gridDim.z > 1.
 template <class Kv, int G>
 __global__ void __launch_bounds__(kAttnPrefillThreads, 1)
-    attention_prefill_kernel(const AttentionPrefillParams p) {
+    attention_prefill_kernel(const AttentionPrefillParams p, float* part_acc, float* part_ml) {
     namespace pd = attention_prefill_detail;
     constexpr int hd = kAttnHeadDim;
     constexpr int Tq = attention_prefill_tile_tokens(G);
@@ -246,19 +305,26 @@ __global__ void __launch_bounds__(kAttnPrefillThreads, 1)
     const int tx = t & 15, ty = t >> 4;  // scores: rows 4ty.., keys tx + 16j; PV: dims 4tx + 64c
     const int kvh = blockIdx.x;
     const int tile = static_cast<int>(gridDim.y) - 1 - static_cast<int>(blockIdx.y);
+    const int n_splits = static_cast<int>(gridDim.z), split = static_cast<int>(blockIdx.z);
     const int nh = p.n_head, hkv = p.n_head_kv;
     const int tok0 = tile * Tq;
     const int ntok = min(Tq, p.n_tok - tok0);
     const int pos0 = p.pos[0];
 
     if (pd::bad_pos(pos0, p.n_tok, p.max_ctx)) {
+        if (n_splits > 1) return;  // the merge writes the NaNs
         for (int i = t; i < ntok * G * hd; i += kAttnPrefillThreads) {
             const int r = i / hd, d = i % hd;
             p.out[(static_cast<size_t>(tok0 + r / G) * nh + kvh * G + r % G) * hd + d] = NAN;
         }
         return;
     }
-    const int kend = pos0 + tok0 + ntok;  // keys [0, kend) are visited
+    const int kend = pos0 + tok0 + ntok;  // keys [0, kend) are visible to the tile
+    // This block's keys [kb, ke): chunks of a multiple of 64 keys (possibly empty).
+    int chunk = (kend + n_splits - 1) / n_splits;
+    chunk = (chunk + kAttnPrefillKeys - 1) / kAttnPrefillKeys * kAttnPrefillKeys;
+    const int kb = split * chunk;
+    const int ke = min(kend, kb + chunk);
 
     // ---- the tile's queries: row r = (token r / G, head kvh*G + r % G), idle rows zero -----
     const float4* wq = static_cast<const float4*>(p.workspace);
@@ -290,10 +356,10 @@ __global__ void __launch_bounds__(kAttnPrefillThreads, 1)
 
     const uint8_t* kc = static_cast<const uint8_t*>(p.k_cache);
     const uint8_t* vc = static_cast<const uint8_t*>(p.v_cache);
-    for (int k0 = 0; k0 < kend; k0 += kAttnPrefillKeys) {
+    for (int k0 = kb; k0 < ke; k0 += kAttnPrefillKeys) {
         __syncthreads();  // the previous tile's readers of k_s, v_s, p_s are done
-        pd::load_tile<Kv>(kc, hkv, kvh, k0, kend, k_s, warp, lane);
-        pd::load_tile<Kv>(vc, hkv, kvh, k0, kend, v_s, warp, lane);
+        pd::load_tile<Kv>(kc, hkv, kvh, k0, ke, k_s, warp, lane);
+        pd::load_tile<Kv>(vc, hkv, kvh, k0, ke, v_s, warp, lane);
         __syncthreads();
 
         // ---- scores s[i][j] = q(4ty+i) . k(k0 + tx + 16j), q pre-scaled (log2 units) -----
@@ -331,19 +397,22 @@ __global__ void __launch_bounds__(kAttnPrefillThreads, 1)
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
                 const int key = k0 + tx + 16 * j;
-                s[i][j] = key < lim[i] ? s[i][j] : -INFINITY;
+                s[i][j] = key < lim[i] && key < ke ? s[i][j] : -INFINITY;
                 mt = fmaxf(mt, s[i][j]);
             }
 #pragma unroll
             for (int off = 8; off > 0; off >>= 1) {
                 mt = fmaxf(mt, __shfl_xor_sync(0xffffffffu, mt, off));
             }
-            const float mn = fmaxf(m[i], mt);  // finite: key 0 is visible to every row
-            const float alpha = exp2f(m[i] - mn);  // 0 on the first tile (m = -inf)
+            // Finite unless no key of the split so far is visible to the row (split 0
+            // always sees key 0); then the reference 0 keeps alpha and p at exp2(-inf) = 0.
+            const float mn = fmaxf(m[i], mt);
+            const float ref = mn == -INFINITY ? 0.f : mn;
+            const float alpha = exp2f(m[i] - ref);  // 0 on the first tile (m = -inf)
             float ls = 0.f;
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
-                s[i][j] = exp2f(s[i][j] - mn);  // masked: exp2(-inf) = 0
+                s[i][j] = exp2f(s[i][j] - ref);  // masked: exp2(-inf) = 0
                 ls += s[i][j];
             }
 #pragma unroll
@@ -379,6 +448,27 @@ __global__ void __launch_bounds__(kAttnPrefillThreads, 1)
         }
     }
 
+    if (n_splits > 1) {  // ---- the split's partials, merged by attention_prefill_merge_kernel --
+        const size_t base =
+            ((static_cast<size_t>(split) * gridDim.y + tile) * hkv + kvh) * kAttnPrefillRows;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            if (!live[i]) continue;
+            const size_t row = base + 4 * ty + i;
+            float* dst = part_acc + row * hd;
+#pragma unroll
+            for (int c = 0; c < 4; ++c) {
+                *reinterpret_cast<float4*>(dst + 4 * tx + 64 * c) =
+                    make_float4(o[i][4 * c], o[i][4 * c + 1], o[i][4 * c + 2], o[i][4 * c + 3]);
+            }
+            if (tx == 0) {
+                part_ml[2 * row] = m[i];
+                part_ml[2 * row + 1] = l[i];
+            }
+        }
+        return;
+    }
+
     // ---- epilogue: o / l * sigmoid(gate), as the decode kernel's merge ------------------------
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -401,7 +491,42 @@ __global__ void __launch_bounds__(kAttnPrefillThreads, 1)
     }
 }
 
-/// Enqueue the prefill of n_tok tokens (kAttnPrefillLaunches launches). Kv: gdn::f16,
+/// Merge of the key splits; see the file comment. Thread t = head dim t.
+template <int G>
+__global__ void __launch_bounds__(kAttnPrefillThreads)
+    attention_prefill_merge_kernel(const AttentionPrefillParams p, const float* part_acc,
+                                   const float* part_ml, int n_splits) {
+    constexpr int hd = kAttnHeadDim;
+    constexpr int Tq = attention_prefill_tile_tokens(G);
+    const int t = threadIdx.x;
+    const int tok = blockIdx.x, h = blockIdx.y;
+    const int nh = p.n_head, hkv = p.n_head_kv;
+    float* dst = p.out + (static_cast<size_t>(tok) * nh + h) * hd;
+    if (attention_prefill_detail::bad_pos(p.pos[0], p.n_tok, p.max_ctx)) {
+        dst[t] = NAN;
+        return;
+    }
+    const int kvh = h / G, tile = tok / Tq;
+    const int r = (tok % Tq) * G + h % G;
+    const size_t tiles = (static_cast<size_t>(p.n_tok) + Tq - 1) / Tq;
+    const size_t split_rows = tiles * hkv * kAttnPrefillRows;  // rows per split
+    const size_t row0 = (static_cast<size_t>(tile) * hkv + kvh) * kAttnPrefillRows + r;
+    float mx = -INFINITY;
+    for (int s = 0; s < n_splits; ++s) mx = fmaxf(mx, part_ml[2 * (row0 + s * split_rows)]);
+    float lsum = 0.f, o = 0.f;
+    for (int s = 0; s < n_splits; ++s) {
+        const size_t row = row0 + s * split_rows;
+        const float ms = part_ml[2 * row];
+        const float w = ms == -INFINITY ? 0.f : exp2f(ms - mx);  // split 0 is never empty
+        lsum = fmaf(w, part_ml[2 * row + 1], lsum);
+        o = fmaf(w, part_acc[row * hd + t], o);
+    }
+    const float gate = p.q_proj[static_cast<size_t>(tok) * p.q_stride +
+                                static_cast<size_t>(h) * 2 * hd + hd + t];
+    dst[t] = o * (1.f / lsum) / (1.f + expf(-gate));
+}
+
+/// Enqueue the prefill of n_tok tokens (2 launches, 3 when attention_prefill_splits > 1). Kv: gdn::f16,
 /// gdn::q8_0 or gdn::q4_0; Rot must match the decode launches that share the cache. Throws
 /// gdn::Error naming the bad argument. No sync, no allocation.
 template <class Kv, KvRotation Rot>
@@ -442,19 +567,38 @@ void launch_attention_prefill(const AttentionPrefillParams& params, cudaStream_t
     const dim3 prep_grid(static_cast<unsigned>(p.n_tok), static_cast<unsigned>(p.n_head_kv));
     auto launch = [&](auto g_const) {
         constexpr int G = decltype(g_const)::value;
-        constexpr int Tq = attention_prefill_tile_tokens(G);
-        const int n_tiles = (p.n_tok + Tq - 1) / Tq;
+        const int n_tiles = attention_prefill_tiles(p.n_tok, p.n_head, p.n_head_kv);
+        const int n_splits = attention_prefill_splits(p.n_tok, p.n_head, p.n_head_kv);
         GDN_CHECK(n_tiles <= 65535, who, ": n_tok ", p.n_tok, " needs ", n_tiles,
                   " query tiles (at most 65535)");
+        float* part_acc = nullptr;
+        float* part_ml = nullptr;
+        if (n_splits > 1) {
+            const size_t rows = static_cast<size_t>(n_splits) * n_tiles * p.n_head_kv *
+                                kAttnPrefillRows;
+            part_acc = reinterpret_cast<float*>(
+                static_cast<uint8_t*>(p.workspace) +
+                attention_prefill_detail::round_up(sizeof(float) * static_cast<size_t>(p.n_tok) *
+                                                   p.n_head * kAttnHeadDim));
+            part_ml = part_acc + rows * kAttnHeadDim;
+        }
         attention_prefill_prep_kernel<Kv, Rot, G><<<prep_grid, kAttnThreads, 0, stream>>>(p);
         GDN_CHECK_LAUNCH("attention_prefill_prep_kernel");
         constexpr size_t smem = attention_prefill_detail::kSmemBytes;
         GDN_CUDA_CHECK(cudaFuncSetAttribute(attention_prefill_kernel<Kv, G>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             static_cast<int>(smem)));
-        const dim3 grid(static_cast<unsigned>(p.n_head_kv), static_cast<unsigned>(n_tiles));
-        attention_prefill_kernel<Kv, G><<<grid, kAttnPrefillThreads, smem, stream>>>(p);
+        const dim3 grid(static_cast<unsigned>(p.n_head_kv), static_cast<unsigned>(n_tiles),
+                        static_cast<unsigned>(n_splits));
+        attention_prefill_kernel<Kv, G>
+            <<<grid, kAttnPrefillThreads, smem, stream>>>(p, part_acc, part_ml);
         GDN_CHECK_LAUNCH("attention_prefill_kernel");
+        if (n_splits > 1) {
+            const dim3 mgrid(static_cast<unsigned>(p.n_tok), static_cast<unsigned>(p.n_head));
+            attention_prefill_merge_kernel<G>
+                <<<mgrid, kAttnPrefillThreads, 0, stream>>>(p, part_acc, part_ml, n_splits);
+            GDN_CHECK_LAUNCH("attention_prefill_merge_kernel");
+        }
     };
     switch (group) {
         case 1: launch(std::integral_constant<int, 1>{}); break;
