@@ -527,8 +527,8 @@ __global__ void __launch_bounds__(kAttnPrefillThreads)
 }
 
 /// Enqueue the prefill of n_tok tokens (2 launches, 3 when attention_prefill_splits > 1).
-/// Kv: gdn::f16, gdn::q8_0 or gdn::q4_0; Rot must match the decode launches that share the cache. Throws
-/// gdn::Error naming the bad argument. No sync, no allocation.
+/// Kv: gdn::f16, gdn::q8_0 or gdn::q4_0; Rot must match the decode launches that share the
+/// cache. Throws gdn::Error naming the bad argument. No sync, no allocation.
 template <class Kv, KvRotation Rot>
 void launch_attention_prefill(const AttentionPrefillParams& params, cudaStream_t stream) {
     static_assert(is_kv_format_v<Kv>, "attention prefill: the KV cache format must be gdn::f16, "
