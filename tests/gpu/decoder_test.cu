@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "../cpu/parity/parity_util.hpp"
@@ -312,4 +314,202 @@ TEST_CASE("cuda decoder: sampling on the device is seeded and reproducible", "[d
     gdn::cuda::DecoderOptions bad;
     bad.sampling.top_k = 5000;
     CHECK_THROWS_WITH(gdn::cuda::RuntimeDecoder(w, bad), Catch::Contains("top_k 5000"));
+}
+
+namespace {
+
+double rel_l2(std::span<const float> a, std::span<const float> b) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < b.size(); ++i) {
+        const double d = double(a[i]) - double(b[i]);
+        num += d * d;
+        den += double(b[i]) * double(b[i]);
+    }
+    const double r = std::sqrt(num / std::max(den, 1e-30));
+    return std::isfinite(r) ? r : 1e30;
+}
+
+template <class T>
+std::vector<T> download(const void* p, size_t n) {
+    std::vector<T> h(n);
+    GDN_CUDA_CHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("cuda decoder: chunked prefill leaves the state token-by-token decode leaves", "[decoder][prefill]") {
+    // One reference pass over 2000 tokens, snapshotting its logits, DeltaNet states and conv
+    // histories after 1, 63, 64, 65, 300 and 2000 tokens; a fresh GPU prefill of each prefix.
+    // Real head shapes, a narrower residual stream so the float64 reference stays quick.
+    ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::tiled);
+    c.n_embd = 256;
+    c.n_ff = 512;
+    const gdn::ModelWeights w = gdn::test::random_model(c, 2024, DType::f16);
+    const std::vector<int> lengths{1, 63, 64, 65, 300, 2000};
+    const auto tokens = random_tokens(lengths.back(), c.n_vocab, 31);
+    struct Snap {
+        std::vector<float> logits;
+        std::vector<std::vector<float>> state, conv;  // per DeltaNet layer
+    };
+    std::vector<Snap> snaps;
+    std::vector<int64_t> dn_layers;
+    for (int64_t i = 0; i < c.n_layer; ++i)
+        if (!c.is_attention(i)) dn_layers.push_back(i);
+    {
+        gdn::ref::RuntimeDecoder ref(w, {.max_ctx = lengths.back()});
+        size_t next = 0;
+        for (int t = 0; t < lengths.back(); ++t) {
+            const auto lg = ref.step(tokens[static_cast<size_t>(t)]);
+            if (t + 1 != lengths[next]) continue;
+            Snap s;
+            s.logits.assign(lg.begin(), lg.end());
+            for (int64_t l : dn_layers) {
+                const auto st = ref.deltanet_state(l);
+                const auto cv = ref.conv_state(l);
+                s.state.emplace_back(st.begin(), st.end());
+                s.conv.emplace_back(cv.begin(), cv.end());
+            }
+            snaps.push_back(std::move(s));
+            ++next;
+        }
+    }
+    const int64_t conv_dim = c.ssm_conv_dim();
+    const size_t state_elems = static_cast<size_t>(c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v);
+    const double tol_logits = 1e-2, tol_state = 1e-2, tol_conv = 1e-2;
+    for (const int chunk : {512, 64}) {
+        gdn::cuda::DecoderOptions o;
+        o.max_ctx = lengths.back() + 16;
+        o.prefill_chunk = chunk;
+        gdn::cuda::RuntimeDecoder gpu(w, o);
+        for (size_t k = 0; k < lengths.size(); ++k) {
+            const int n = lengths[k];
+            gpu.reset();
+            gpu.prefill(std::span<const int32_t>(tokens.data(), static_cast<size_t>(n)));
+            REQUIRE(gpu.position() == n);
+            const double e_logits = rel_l2(gpu.logits(), snaps[k].logits);
+            double e_state = 0, e_conv = 0;
+            for (size_t j = 0; j < dn_layers.size(); ++j) {
+                const auto st = download<float>(gpu.deltanet_state(dn_layers[j]), state_elems);
+                e_state = std::max(e_state, rel_l2(st, snaps[k].state[j]));
+                const auto ring = download<float>(gpu.conv_ring(dn_layers[j]),
+                                                  static_cast<size_t>(gdn::kernels::kDeltaNetConvKernel * conv_dim));
+                std::vector<float> hist(static_cast<size_t>(3 * conv_dim));
+                gdn::kernels::conv_ring_to_history(ring.data(), conv_dim, n, hist.data());
+                e_conv = std::max(e_conv, rel_l2(hist, snaps[k].conv[j]));
+            }
+            std::printf("prefill %4d tokens (chunk %3d) vs ref: logits rel L2 %.3e (tol %.0e), DeltaNet state "
+                        "%.3e (tol %.0e), conv history %.3e (tol %.0e)\n",
+                        n, chunk, e_logits, tol_logits, e_state, tol_state, e_conv, tol_conv);
+            CHECK(e_logits < tol_logits);
+            CHECK(e_state < tol_state);
+            CHECK(e_conv < tol_conv);
+        }
+    }
+}
+
+TEST_CASE("cuda decoder: prefill then decode agrees with token-by-token decode", "[decoder][prefill]") {
+    // KV rows, state and positions left by a chunked prefill (after some decode steps, over
+    // several chunks) serve later decode steps exactly as token-by-token ones do.
+    struct Case {
+        const char* name;
+        DType weights, kv;
+        bool kv_wht, state_bf16;
+        double tol;
+    };
+    const Case cases[] = {
+        {"f16 weights, KV f16", DType::f16, DType::f16, false, false, 1e-2},
+        {"q8_0 weights, KV q8_0 + WHT", DType::q8_0, DType::q8_0, true, false, 2e-2},
+        {"q4_0 weights, KV q4_0, bf16 state", DType::q4_0, DType::q4_0, false, true, 5e-2},
+    };
+    for (const Case& k : cases) {
+        const ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::grouped);
+        const gdn::ModelWeights w = gdn::test::random_model(c, 555, k.weights);
+        gdn::cuda::DecoderOptions o;
+        o.max_ctx = 400;
+        o.kv_type = k.kv;
+        o.kv_wht = k.kv_wht;
+        o.state_bf16 = k.state_bf16;
+        gdn::cuda::DecoderOptions tbt = o;
+        tbt.prefill_chunk = 0;
+        o.prefill_chunk = 128;
+        gdn::cuda::RuntimeDecoder chunked(w, o), stepped(w, tbt);
+        const auto head = random_tokens(5, c.n_vocab, 1);
+        const auto prompt = random_tokens(300, c.n_vocab, 2);
+        const auto tail = random_tokens(40, c.n_vocab, 3);
+        for (int32_t t : head) {
+            chunked.eval(t);
+            stepped.eval(t);
+        }
+        chunked.prefill(prompt);
+        stepped.prefill(prompt);
+        double worst = rel_l2(chunked.logits(), stepped.logits());
+        CHECK(chunked.position() == stepped.position());
+        for (int32_t t : tail) {
+            chunked.eval(t);
+            stepped.eval(t);
+            worst = std::max(worst, rel_l2(chunked.logits(), stepped.logits()));
+        }
+        std::printf("%-36s 5 steps + prefill 300 (chunks of 128) + 40 steps vs all token by token: "
+                    "max logits rel L2 %.3e (tol %.0e)\n", k.name, worst, k.tol);
+        CHECK(worst < k.tol);
+    }
+    // Bad prompts: nothing runs, nothing moves.
+    const ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::tiled);
+    const gdn::ModelWeights w = gdn::test::random_model(c, 9, DType::f16);
+    gdn::cuda::RuntimeDecoder gpu(w, {.max_ctx = 64});
+    const std::vector<int32_t> bad{1, 2, int32_t(c.n_vocab)};
+    CHECK_THROWS_WITH(gpu.prefill(bad), Catch::Contains("prompt token id"));
+    CHECK_THROWS_WITH(gpu.prefill(random_tokens(65, c.n_vocab, 4)), Catch::Contains("context overflow"));
+    CHECK_THROWS_WITH(gpu.prefill(1, random_tokens(3, c.n_vocab, 4)), Catch::Contains("sequence 1"));
+    CHECK(gpu.position() == 0);
+    gdn::cuda::DecoderOptions bad_opt;
+    bad_opt.batch = 2;
+    bad_opt.prefill_chunk = 0;
+    CHECK_THROWS_WITH(gdn::cuda::RuntimeDecoder(w, bad_opt), Catch::Contains("needs batch 1"));
+}
+
+TEST_CASE("cuda decoder: a batch of independent sequences matches one decoder per sequence", "[decoder][batch]") {
+    const ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::tiled);
+    const gdn::ModelWeights w = gdn::test::random_model(c, 77, DType::q8_0);
+    for (const int batch : {3, 12}) {  // GEMV rows, then the GEMM
+        gdn::cuda::DecoderOptions o;
+        o.max_ctx = 320;
+        o.batch = batch;
+        gdn::cuda::RuntimeDecoder many(w, o);
+        gdn::cuda::DecoderOptions one_opt = o;
+        one_opt.batch = 1;
+        std::vector<std::unique_ptr<gdn::cuda::RuntimeDecoder>> one;
+        // Different prompt lengths: the sequences sit at different positions.
+        for (int s = 0; s < batch; ++s) {
+            one.push_back(std::make_unique<gdn::cuda::RuntimeDecoder>(w, one_opt));
+            const auto prompt = random_tokens(20 + 7 * s, c.n_vocab, 100 + s);
+            many.prefill(s, prompt);
+            one.back()->prefill(prompt);
+            CHECK(many.position(s) == 20 + 7 * s);
+        }
+        double worst = 0;
+        for (int step = 0; step < 40; ++step) {
+            const auto toks = random_tokens(batch, c.n_vocab, 1000 + step);
+            many.eval(toks);
+            for (int s = 0; s < batch; ++s) {
+                one[s]->eval(toks[static_cast<size_t>(s)]);
+                worst = std::max(worst, rel_l2(many.logits(s), one[s]->logits()));
+            }
+        }
+        std::printf("batch %2d decode (%s) vs %d single decoders, 40 forced steps: max logits rel L2 %.3e "
+                    "(tol 1e-2)\n", batch, batch <= 8 ? "GEMV" : "GEMM", batch, worst);
+        CHECK(worst < 1e-2);
+        // generate: row 0 is each sequence's pending choice, rows advance every sequence.
+        std::vector<int32_t> pending;
+        for (int s = 0; s < batch; ++s) pending.push_back(many.next_token(s));
+        const int64_t p0 = many.position(0);
+        const auto ids = many.generate(30);
+        REQUIRE(ids.size() == size_t(30 * batch));
+        CHECK(std::equal(pending.begin(), pending.end(), ids.begin()));
+        for (int32_t t : ids) CHECK((t >= 0 && t < c.n_vocab));
+        CHECK(many.position(0) == p0 + 29);
+        // The last row is the pending choice now.
+        for (int s = 0; s < batch; ++s) CHECK(many.next_token(s) == ids[size_t(29 * batch + s)]);
+    }
 }

@@ -1,6 +1,6 @@
 // gdn/blocks/mlp_block.cuh - the CUDA side of MlpBlock: x += W_down(silu(W_gate n) * (W_up n)),
-// n = RMSNorm(x) * post_attn_norm. MlpBlock<Q>::launches kernels: gate/up (norm prologue,
-// both matrices in one pass), down (residual epilogue).
+// n = RMSNorm(x) * post_attn_norm, over the rows of a StepIO. MlpBlock<Q>::launches kernels:
+// gate/up (norm prologue, both matrices in one pass), down (residual epilogue).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -10,7 +10,7 @@
 #include "gdn/core/dtype.hpp"
 #include "gdn/core/error.hpp"
 #include "gdn/core/weights.hpp"
-#include "gdn/kernels/gemv.cuh"
+#include "gdn/kernels/gemm.cuh"
 
 namespace gdn::cuda {
 
@@ -19,14 +19,15 @@ inline int enqueue_mlp(const LayerWeights& lw, const StepIO& io, cudaStream_t st
     const MlpWeights& m = lw.mlp;
     GDN_CHECK(m.gate.type == m.up.type, "cuda decoder: ", m.gate.name, " is ", dtype_name(m.gate.type), " but ",
               m.up.name, " is ", dtype_name(m.up.type), "; the fused gate/up GEMV needs one type");
-    kernels::GemvParams p = kernels::gemv_params(m.gate);
+    kernels::GemmParams p = kernels::gemm_params(m.gate);
     p.w_up = m.up.data;
     p.x = io.x;
     p.y = io.h;
     p.norm_w = f32(lw.post_attn_norm);
     p.norm_eps = io.rms_eps;
-    kernels::launch_gemv_gate_up(p, stream);
-    gemv(m.down, io.h, io.x, nullptr, io.x, io.rms_eps, stream);
+    p.n_tok = io.n;
+    kernels::launch_matmul_gate_up(p, stream);
+    matmul(m.down, io.h, io.x, nullptr, io.x, io, stream);
     return MlpBlock<any_format>::launches;
 }
 

@@ -1,5 +1,11 @@
-// gdn/blocks/step_io.cuh - the activations every block of a decode step reads and writes
-// (device float32, n_seq = 1, each 16-byte aligned), and the GEMV call the blocks share.
+// gdn/blocks/step_io.cuh - the activations every block of a step reads and writes (device
+// float32, `n` rows, each buffer 16-byte aligned), and the matrix product the blocks share.
+//
+// A step is one of two kinds:
+//   decode   n independent sequences, one token each (row s = sequence s); the mixers run
+//            their decode kernels with n_seq = n and per-sequence pos[s];
+//   prefill  n consecutive tokens of ONE sequence (row t = position pos[0] + t); the mixers
+//            run their chunked / causal prefill kernels on that sequence's state.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -7,30 +13,36 @@
 #include <cstdint>
 
 #include "gdn/core/tensor.hpp"
-#include "gdn/kernels/gemv.cuh"
+#include "gdn/kernels/gemm.cuh"
 
 namespace gdn::cuda {
 
 struct StepIO {
-    float* x = nullptr;       ///< [n_embd] residual stream, updated in place by each block
-    float* proj = nullptr;    ///< [max(conv_dim + Hv*dv + 2*Hv, 2*H*hd + 2*Hkv*hd)] in-projections
-    float* sep[3] = {};       ///< unfused DeltaNet z, b, a outputs (when the file mixes types)
-    float* mix = nullptr;     ///< [max(Hv*dv, H*hd)] mixer output, the out-projection's input
-    float* h = nullptr;       ///< [n_ff] MLP hidden
-    const int32_t* pos = nullptr;  ///< [1] position of this step (device)
+    float* x = nullptr;       ///< [n, n_embd] residual stream, updated in place by each block
+    float* proj = nullptr;    ///< [n, max(conv_dim + Hv*dv + 2*Hv, 2*H*hd + 2*Hkv*hd)] in-projections
+    float* sep[3] = {};       ///< unfused in-projection outputs (when a file mixes types):
+                              ///< [n, max(Hv*dv, Hkv*hd)], [n, max(Hv, Hkv*hd)], [n, Hv]
+    float* mix = nullptr;     ///< [n, max(Hv*dv, H*hd)] mixer output, the out-projection's input
+    float* h = nullptr;       ///< [n, n_ff] MLP hidden
+    const int32_t* pos = nullptr;  ///< decode: [n] positions; prefill: [1] the first token's
+    int n = 1;                ///< rows: sequences (decode) or tokens (prefill)
+    bool prefill = false;
+    void* prefill_ws = nullptr;  ///< prefill: the mixers' workspace (any content)
     float rms_eps = 1e-6f;
 };
 
-/// One GEMV: y = [resid +] W rmsnorm?(x). Launches 1 kernel.
-inline void gemv(const TensorView& w, const float* x, float* y, const float* norm_w, const float* resid,
-                 float eps, cudaStream_t stream) {
-    kernels::GemvParams p = kernels::gemv_params(w);
+/// One matrix product over the step's rows: y = [resid +] W rmsnorm?(x). Launches 1 kernel
+/// (the GEMV for n <= 8 rows, the GEMM above).
+inline void matmul(const TensorView& w, const float* x, float* y, const float* norm_w, const float* resid,
+                   const StepIO& io, cudaStream_t stream) {
+    kernels::GemmParams p = kernels::gemm_params(w);
     p.x = x;
     p.y = y;
     p.norm_w = norm_w;
     p.resid = resid;
-    p.norm_eps = eps;
-    kernels::launch_gemv(p, stream);
+    p.norm_eps = io.rms_eps;
+    p.n_tok = io.n;
+    kernels::launch_matmul(p, stream);
 }
 
 /// A float32 device vector behind a view the uploader converted (norms, conv taps, ...).

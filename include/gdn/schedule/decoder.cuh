@@ -1,22 +1,31 @@
 // gdn/schedule/decoder.cuh - the CUDA decoder: weights, DeltaNet/conv state and KV cache
-// allocated once; one decode step is a fixed sequence of fused launches, captured into a
-// CUDA graph and replayed per token.
+// allocated once for `batch` independent sequences; one decode step (every sequence one
+// token) is a fixed sequence of fused launches, captured into a CUDA graph and replayed.
 //
-// One step (n_seq = 1), launches in order (Model<...>::launches_per_step):
-//   embedding(token)                                                      1
+// One decode step, launches in order (Model<...>::launches_per_step):
+//   embedding(token[0..batch))                                            1
 //   per layer: the mixer block, DeltaNetBlock or AttnBlock (blocks/*.cuh)  3
 //              (in-projection with the input norm, the mixer kernel, out-projection
 //              with the residual; +3 / +2 when a file stores a layer's in-projections
 //              in different types, as K-quant mixes may do for attn_v)
 //              then its MlpBlock: gate/up with the post norm, down with the residual  2
-//   LM head GEMV with output_norm prologue, argmax, advance                 3
-// Per-token inputs live in device memory: `token` (read by the embedding, overwritten by
-// argmax) and `pos` (read by the mixers, incremented by `advance`), so the captured graph
+//   LM head with output_norm prologue, argmax/sample, advance               3
+// The matrix products are GEMVs up to 8 rows and tensor-core GEMMs above (kernels/gemm.cuh).
+// Per-token inputs live in device memory: `token[s]` (read by the embedding, overwritten by the
+// choice) and `pos[s]` (read by the mixers, incremented by `advance`), so the captured graph
 // replays unchanged. The only topology change is the attention grid, fixed by the window
-// padded to FAWindow positions: the graph is re-captured when pos + 1 crosses a multiple
-// of FAWindow, i.e. at most once every FAWindow tokens.
+// (the largest pos + 1 padded to FAWindow positions): the graph is re-captured when it crosses
+// a multiple of FAWindow, i.e. at most once every FAWindow tokens.
 // Steady-state generation makes no host synchronisation and no allocation per token:
 // generated ids collect in a device ring that is copied back asynchronously in chunks.
+//
+// Prefill (prefill(seq, tokens)) runs a prompt through one sequence in chunks of up to
+// prefill_chunk tokens: every matrix product is one GEMM over the chunk, DeltaNet layers run
+// the chunked (parallel) form (kernels/deltanet_prefill.cuh), attention layers append the
+// chunk's K/V and run causal attention over the cache (kernels/attention_prefill.cuh). It
+// leaves the state, conv ring and KV rows that token-by-token decode would (up to rounding),
+// and the logits and the choice of the last prompt position. prefill_chunk = 0 runs the
+// prompt token by token through the decode graph instead (batch 1 only).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -39,10 +48,12 @@
 #include "gdn/blocks/mlp_block.cuh"
 #include "gdn/blocks/step_io.cuh"
 #include "gdn/kernels/attention_decode.cuh"
+#include "gdn/kernels/attention_prefill.cuh"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/deltanet_prefill.cuh"
 #include "gdn/kernels/deltanet_step.cuh"
 #include "gdn/kernels/embedding.cuh"
-#include "gdn/kernels/gemv.cuh"
+#include "gdn/kernels/gemm.cuh"
 #include "gdn/kernels/sampling.cuh"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/ref/check.hpp"
@@ -59,7 +70,8 @@ enum class WeightsOn : uint8_t {
 };
 
 /// How the next token is chosen on the device (kernels/sampling.cuh): greedy when
-/// temperature <= 0, else a seeded draw (Philox keyed by seed, counter = position).
+/// temperature <= 0, else a seeded draw (Philox keyed by seed, counter = position of
+/// sequence 0 and the sequence index).
 struct SamplingOptions {
     float temperature = 0.f;
     int top_k = 0;       ///< 0: off; else 1..1024
@@ -68,7 +80,9 @@ struct SamplingOptions {
 };
 
 struct DecoderOptions {
-    int max_ctx = 4096;                 ///< positions the KV cache holds
+    int max_ctx = 4096;                 ///< positions the KV cache holds (per sequence)
+    int batch = 1;                      ///< independent sequences decoded together, 1..k_max_batch
+    int prefill_chunk = 512;            ///< prompt tokens per prefill pass; 0: token by token
     DType kv_type = DType::f16;         ///< f16, q8_0 or q4_0
     bool kv_wht = false;                ///< rotate q/k by the WHT before K is stored
     bool state_bf16 = false;            ///< DeltaNet state in bf16 instead of float32
@@ -77,19 +91,41 @@ struct DecoderOptions {
     SamplingOptions sampling;           ///< next-token choice (greedy by default)
 };
 
+inline constexpr int k_max_batch = 256;
+inline constexpr int k_max_prefill_chunk = 4096;
+
 namespace detail {
 
-/// Step bookkeeping at the end of a decode step: the chosen token becomes the next input,
-/// is recorded in slot pos % ring_cap of the ring of chosen ids, and pos advances.
-/// grid 1, block 1; 16 bytes moved.
+/// Step bookkeeping at the end of a decode step, thread s = sequence s: the choice becomes
+/// the next input, is recorded in row (*counter % ring_cap) of the ring of chosen ids, and
+/// pos advances; then the ring counter. grid 1, block n_seq; 16 bytes per sequence moved.
 static __global__ void advance_kernel(int32_t* pos, int32_t* token, const int32_t* next, int32_t* ring,
-                                      int ring_cap) {
-    const int32_t t = *next;
-    const int32_t p = *pos;
-    *token = t;
-    ring[p % ring_cap] = t;
-    *pos = p + 1;
+                                      int ring_cap, uint32_t* counter, int n_seq) {
+    const int s = static_cast<int>(threadIdx.x);
+    const uint32_t row = *counter % static_cast<uint32_t>(ring_cap);
+    if (s < n_seq) {
+        const int32_t t = next[s];
+        token[s] = t;
+        if (ring) ring[row * n_seq + s] = t;
+        pos[s] += 1;
+    }
+    __syncthreads();
+    if (s == 0 && ring) *counter += 1;
 }
+
+/// Record the pending choices token[0..n_seq) as the next ring row (the first row of a
+/// generate() call). grid 1, block n_seq.
+static __global__ void record_kernel(const int32_t* token, int32_t* ring, int ring_cap, uint32_t* counter,
+                                     int n_seq) {
+    const int s = static_cast<int>(threadIdx.x);
+    const uint32_t row = *counter % static_cast<uint32_t>(ring_cap);
+    if (s < n_seq) ring[row * n_seq + s] = token[s];
+    __syncthreads();
+    if (s == 0) *counter += 1;
+}
+
+/// pos[0] += delta. grid 1, block 1.
+static __global__ void bump_kernel(int32_t* pos, int32_t delta) { *pos += delta; }
 
 /// A device allocation freed with cudaFree.
 struct DeviceMemory {
@@ -118,12 +154,18 @@ template <int FAWindow = 256>
 class BasicDecoder {
 public:
     static constexpr int fa_window = FAWindow;
-    static constexpr int ring_cap = 256;  ///< generated ids buffered on the device
+    static constexpr int ring_cap = 256;  ///< generated id rows buffered on the device
 
     BasicDecoder(const ModelWeights& weights, DecoderOptions opt = {}, WeightsOn where = WeightsOn::host)
         : opt_(std::move(opt)), cfg_(weights.config) {
         ref::check_weights(weights);
         GDN_CHECK(opt_.max_ctx > 0, "cuda decoder: max_ctx must be positive, got ", opt_.max_ctx);
+        GDN_CHECK(opt_.batch >= 1 && opt_.batch <= k_max_batch, "cuda decoder: batch ", opt_.batch,
+                  " is not in [1, ", k_max_batch, "]");
+        GDN_CHECK(opt_.prefill_chunk >= 0 && opt_.prefill_chunk <= k_max_prefill_chunk,
+                  "cuda decoder: prefill_chunk ", opt_.prefill_chunk, " is not in [0, ", k_max_prefill_chunk, "]");
+        GDN_CHECK(opt_.prefill_chunk > 0 || opt_.batch == 1, "cuda decoder: prefill_chunk = 0 (token-by-token "
+                  "prefill through the decode step) needs batch 1, got batch ", opt_.batch);
         check_sampling(opt_.sampling);
         GDN_CHECK(opt_.kv_type == DType::f16 || opt_.kv_type == DType::q8_0 || opt_.kv_type == DType::q4_0,
                   "cuda decoder: KV cache type ", dtype_name(opt_.kv_type), " is not one of f16, q8_0, q4_0");
@@ -148,7 +190,9 @@ public:
     BasicDecoder& operator=(const BasicDecoder&) = delete;
 
     [[nodiscard]] const ModelConfig& config() const { return cfg_; }
-    [[nodiscard]] int64_t position() const { return pos_; }
+    [[nodiscard]] int batch() const { return opt_.batch; }
+    /// Position of sequence `seq` (the tokens it has run).
+    [[nodiscard]] int64_t position(int seq = 0) const { return pos_[checked_seq(seq)]; }
     [[nodiscard]] int launches_per_step() const { return launches_; }
     /// Launches per step for a model of this shape whose layers' input projections fuse
     /// (one type per layer's projections, as in every GGUF quant mix of llama.cpp's).
@@ -160,75 +204,112 @@ public:
     /// Graph (re-)captures so far: one per FAWindow crossing.
     [[nodiscard]] int captures() const { return captures_; }
 
-    /// Forget the sequence: zero DeltaNet and conv state, position 0. The KV cache needs no
+    /// Forget every sequence: zero DeltaNet and conv state, positions 0. The KV cache needs no
     /// clearing: attention masks every position past pos.
     void reset() {
         for (auto& l : layers_) {
             if (l.state.ptr) GDN_CUDA_CHECK(cudaMemsetAsync(l.state.ptr, 0, l.state_bytes, stream_));
             if (l.conv_ring.ptr) GDN_CUDA_CHECK(cudaMemsetAsync(l.conv_ring.ptr, 0, l.conv_bytes, stream_));
         }
-        GDN_CUDA_CHECK(cudaMemsetAsync(scalars_.ptr, 0, k_scalar_bytes, stream_));
+        GDN_CUDA_CHECK(cudaMemsetAsync(scalars_.ptr, 0, scalar_bytes(), stream_));
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
-        pos_ = 0;
+        std::fill(pos_.begin(), pos_.end(), 0);
+        steps_ = 0;
     }
 
-    /// For benchmarks at a long context: move to position `pos` as if pos tokens had been
-    /// decoded, without computing them. KV rows below pos are zeroed (finite); DeltaNet and
-    /// conv state keep what they hold. What follows is not the model's output for any prompt.
+    /// For benchmarks at a long context: move every sequence to position `pos` as if pos
+    /// tokens had been decoded, without computing them. KV rows below pos are zeroed
+    /// (finite); DeltaNet and conv state keep what they hold. What follows is not the
+    /// model's output for any prompt.
     void seek_uncomputed(int64_t pos) {
         GDN_CHECK(pos >= 0 && pos < opt_.max_ctx, "cuda decoder: seek to ", pos, " outside [0, max_ctx = ",
                   opt_.max_ctx, ")");
-        const size_t kv_bytes = static_cast<size_t>(pos * cfg_.n_head_kv * dtype_row_bytes(opt_.kv_type, cfg_.head_dim));
+        const size_t kv_row = static_cast<size_t>(cfg_.n_head_kv * dtype_row_bytes(opt_.kv_type, cfg_.head_dim));
         for (auto& l : layers_) {
-            if (!l.attention || kv_bytes == 0) continue;
-            GDN_CUDA_CHECK(cudaMemsetAsync(l.k_cache.ptr, 0, kv_bytes, stream_));
-            GDN_CUDA_CHECK(cudaMemsetAsync(l.v_cache.ptr, 0, kv_bytes, stream_));
+            if (!l.attention || pos == 0) continue;
+            for (int s = 0; s < opt_.batch; ++s) {
+                const size_t off = static_cast<size_t>(s) * opt_.max_ctx * kv_row;
+                GDN_CUDA_CHECK(cudaMemsetAsync(static_cast<std::byte*>(l.k_cache.ptr) + off, 0, pos * kv_row, stream_));
+                GDN_CUDA_CHECK(cudaMemsetAsync(static_cast<std::byte*>(l.v_cache.ptr) + off, 0, pos * kv_row, stream_));
+            }
         }
-        const int32_t p = static_cast<int32_t>(pos);
-        GDN_CUDA_CHECK(cudaMemcpyAsync(pos_ptr(), &p, sizeof p, cudaMemcpyHostToDevice, stream_));
+        std::vector<int32_t> p(static_cast<size_t>(opt_.batch), static_cast<int32_t>(pos));
+        GDN_CUDA_CHECK(cudaMemcpyAsync(pos_ptr(), p.data(), p.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
-        pos_ = pos;
+        std::fill(pos_.begin(), pos_.end(), pos);
     }
 
-    /// Run one position with the given token (prompt or forced token). The logits of that
-    /// position stay on the device (logits()); the argmax is the next token (next_token()).
-    void eval(int32_t token) {
-        GDN_CHECK(token >= 0 && token < cfg_.n_vocab, "cuda decoder: token id ", token,
-                  " is out of range [0, ", cfg_.n_vocab, ")");
-        GDN_CUDA_CHECK(cudaMemcpyAsync(token_ptr(), &token, sizeof token, cudaMemcpyHostToDevice, stream_));
-        // The host value above is on this stack frame: finish the copy before returning.
+    /// Run one position of every sequence with the given tokens (one per sequence: prompt
+    /// or forced tokens). The logits stay on the device (logits()); the choice is the next
+    /// token (next_token()).
+    void eval(std::span<const int32_t> tokens) {
+        GDN_CHECK(static_cast<int>(tokens.size()) == opt_.batch, "cuda decoder: eval() got ", tokens.size(),
+                  " tokens for a batch of ", opt_.batch, " sequences");
+        for (int32_t t : tokens)
+            GDN_CHECK(t >= 0 && t < cfg_.n_vocab, "cuda decoder: token id ", t, " is out of range [0, ",
+                      cfg_.n_vocab, ")");
+        GDN_CUDA_CHECK(cudaMemcpyAsync(token_ptr(), tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice,
+                                       stream_));
+        // The host values are the caller's: finish the copy before returning.
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
         run_step();
     }
+    /// eval() of a batch of one.
+    void eval(int32_t token) { eval(std::span<const int32_t>(&token, 1)); }
 
-    /// Run every prompt token; the prompt is staged on the device once.
-    void prefill(std::span<const int32_t> tokens) {
+    /// Run a prompt through sequence `seq` (see the file comment); the other sequences are
+    /// untouched. Afterwards logits(seq) and next_token(seq) are those of the last prompt token.
+    void prefill(int seq, std::span<const int32_t> tokens) {
+        checked_seq(seq);
         if (tokens.empty()) return;
         for (int32_t t : tokens)
             GDN_CHECK(t >= 0 && t < cfg_.n_vocab, "cuda decoder: prompt token id ", t,
                       " is out of range [0, ", cfg_.n_vocab, ")");
-        detail::DeviceMemory staged(tokens.size_bytes());
-        GDN_CUDA_CHECK(cudaMemcpyAsync(staged.ptr, tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice, stream_));
-        for (size_t i = 0; i < tokens.size(); ++i) {
-            GDN_CUDA_CHECK(cudaMemcpyAsync(token_ptr(), staged.as<int32_t>() + i, sizeof(int32_t),
-                                           cudaMemcpyDeviceToDevice, stream_));
-            run_step();
+        const int64_t n = static_cast<int64_t>(tokens.size());
+        GDN_CHECK(pos_[seq] + n <= opt_.max_ctx, "cuda decoder: context overflow: ", n, " prompt tokens at position ",
+                  pos_[seq], " need more than max_ctx = ", opt_.max_ctx, " positions");
+        if (opt_.prefill_chunk == 0) {
+            detail::DeviceMemory staged(tokens.size_bytes());
+            GDN_CUDA_CHECK(cudaMemcpyAsync(staged.ptr, tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice,
+                                           stream_));
+            for (size_t i = 0; i < tokens.size(); ++i) {
+                GDN_CUDA_CHECK(cudaMemcpyAsync(token_ptr(), staged.as<int32_t>() + i, sizeof(int32_t),
+                                               cudaMemcpyDeviceToDevice, stream_));
+                run_step();
+            }
+            GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+            return;
+        }
+        for (int64_t done = 0; done < n;) {
+            const int chunk = static_cast<int>(std::min<int64_t>(opt_.prefill_chunk, n - done));
+            // The staging buffer is reused: the previous chunk must have read it.
+            if (done > 0) GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+            GDN_CUDA_CHECK(cudaMemcpyAsync(prompt_.ptr, tokens.data() + done, chunk * sizeof(int32_t),
+                                           cudaMemcpyHostToDevice, stream_));
+            done += chunk;
+            enqueue_prefill_chunk(seq, chunk, done == n);
         }
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        pos_[seq] += n;
     }
+    /// prefill() of sequence 0.
+    void prefill(std::span<const int32_t> tokens) { prefill(0, tokens); }
 
-    /// Logits of the last position [n_vocab] (synchronises).
-    [[nodiscard]] std::vector<float> logits() {
+    /// Logits of sequence seq's last position [n_vocab] (synchronises).
+    [[nodiscard]] std::vector<float> logits(int seq = 0) {
+        checked_seq(seq);
         std::vector<float> out(static_cast<size_t>(cfg_.n_vocab));
-        GDN_CUDA_CHECK(cudaMemcpyAsync(out.data(), logits_, out.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+        GDN_CUDA_CHECK(cudaMemcpyAsync(out.data(), logits_ + seq * cfg_.n_vocab, out.size() * sizeof(float),
+                                       cudaMemcpyDeviceToHost, stream_));
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
         return out;
     }
 
-    /// The choice (greedy or sampled) after the last position (synchronises).
-    [[nodiscard]] int32_t next_token() {
+    /// The choice (greedy or sampled) after sequence seq's last position (synchronises).
+    [[nodiscard]] int32_t next_token(int seq = 0) {
+        checked_seq(seq);
         int32_t t = -1;
-        GDN_CUDA_CHECK(cudaMemcpyAsync(&t, token_ptr(), sizeof t, cudaMemcpyDeviceToHost, stream_));
+        GDN_CUDA_CHECK(cudaMemcpyAsync(&t, token_ptr() + seq, sizeof t, cudaMemcpyDeviceToHost, stream_));
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
         return t;
     }
@@ -244,33 +325,44 @@ public:
         }
     }
 
-    /// Decode n tokens: returns n ids, the first being the choice after the last position
-    /// run so far (greedy or sampled, see SamplingOptions), each fed back on the device
-    /// (n - 1 more steps run). on_tokens (optional)
-    /// receives the ids in order, in chunks, while the GPU runs ahead: the host waits only
-    /// for ids half a ring (ring_cap / 2 steps) old.
+    /// Decode n steps of every sequence: returns n * batch ids, row i (ids i*batch ..
+    /// i*batch + batch - 1) holding each sequence's i-th id. Row 0 is the pending choice after
+    /// the last position run so far (greedy or sampled, see SamplingOptions); each row is fed
+    /// back on the device (n - 1 more steps run). on_tokens (optional) receives whole rows in
+    /// order, in chunks, while the GPU runs ahead: the host waits only for rows half a ring
+    /// (ring_cap / 2 steps) old.
     std::vector<int32_t> generate(int n, const std::function<void(std::span<const int32_t>)>& on_tokens = {}) {
         GDN_CHECK(n >= 0, "cuda decoder: generate(n) needs n >= 0, got ", n);
-        GDN_CHECK(pos_ > 0, "cuda decoder: generate() needs a prompt first (prefill or eval)");
-        std::vector<int32_t> out(static_cast<size_t>(n));
-        const int64_t first = pos_ - 1;  // ring slot of the pending choice
+        for (int s = 0; s < opt_.batch; ++s)
+            GDN_CHECK(pos_[s] > 0, "cuda decoder: generate() needs a prompt first (prefill or eval); sequence ", s,
+                      " has none");
+        const int b = opt_.batch;
+        std::vector<int32_t> out(static_cast<size_t>(n) * b);
+        if (n == 0) return out;
+        const int64_t first = steps_;  // ring row of row 0
+        detail::record_kernel<<<1, b, 0, stream_>>>(token_ptr(), ring_, ring_cap, counter_ptr(), b);
+        GDN_CHECK_LAUNCH("record_kernel");
+        ++steps_;
         constexpr int chunk = ring_cap / 2;
         struct Pending { int begin = 0, end = 0; bool active = false; } half[2];
         int copied = 0;
         auto drain = [&](Pending& h) {
             if (!h.active) return;
             GDN_CUDA_CHECK(cudaEventSynchronize(half_done_[&h - half]));
-            for (int i = h.begin; i < h.end; ++i) out[i] = host_ring_[(first + i) % ring_cap];
-            if (on_tokens) on_tokens(std::span<const int32_t>(out.data() + h.begin, h.end - h.begin));
+            for (int i = h.begin; i < h.end; ++i)
+                std::copy_n(host_ring_ + ((first + i) % ring_cap) * b, b, out.data() + static_cast<size_t>(i) * b);
+            if (on_tokens)
+                on_tokens(std::span<const int32_t>(out.data() + static_cast<size_t>(h.begin) * b,
+                                                   static_cast<size_t>(h.end - h.begin) * b));
             h.active = false;
         };
-        auto issue = [&](int upto) {  // copy ids [copied, upto) to the pinned mirror
+        auto issue = [&](int upto) {  // copy rows [copied, upto) to the pinned mirror
             Pending& h = half[(copied / chunk) % 2];
-            drain(h);  // the same slots' previous ids must be read first
+            drain(h);  // the same rows' previous ids must be read first
             for (int i = copied; i < upto;) {
-                const int slot = static_cast<int>((first + i) % ring_cap);
-                const int run = std::min(upto - i, ring_cap - slot);
-                GDN_CUDA_CHECK(cudaMemcpyAsync(host_ring_ + slot, ring_ + slot, run * sizeof(int32_t),
+                const int row = static_cast<int>((first + i) % ring_cap);
+                const int run = std::min(upto - i, ring_cap - row);
+                GDN_CUDA_CHECK(cudaMemcpyAsync(host_ring_ + row * b, ring_ + row * b, run * b * sizeof(int32_t),
                                                cudaMemcpyDeviceToHost, stream_));
                 i += run;
             }
@@ -278,7 +370,7 @@ public:
             h = {copied, upto, true};
             copied = upto;
         };
-        for (int i = 1; i < n; ++i) {  // step i produces id i
+        for (int i = 1; i < n; ++i) {  // step i produces row i
             run_step();
             if (i + 1 - copied == chunk) issue(i + 1);
         }
@@ -289,14 +381,14 @@ public:
         return out;
     }
 
-    // ---- device state, for tests (addresses never change) ------------------------------
+    // ---- device state, for tests (addresses never change; sequence s at offset s) ----------
     [[nodiscard]] const void* deltanet_state(int64_t layer) const { return at(layer).state.ptr; }
     [[nodiscard]] const void* conv_ring(int64_t layer) const { return at(layer).conv_ring.ptr; }
     [[nodiscard]] const void* k_cache(int64_t layer) const { return at(layer).k_cache.ptr; }
+    [[nodiscard]] const void* v_cache(int64_t layer) const { return at(layer).v_cache.ptr; }
     [[nodiscard]] const float* device_logits() const { return logits_; }
 
 private:
-    static constexpr size_t k_scalar_bytes = 256;  // token, next, pos
     // embedding; LM head, argmax, advance (Model<...>::step_launches)
     static constexpr int k_step_launches = 4;
 
@@ -316,44 +408,77 @@ private:
         GDN_CHECK(s.top_p > 0.f, "cuda decoder: top_p must be positive, got ", s.top_p);
     }
 
+    int checked_seq(int seq) const {
+        GDN_CHECK(seq >= 0 && seq < opt_.batch, "cuda decoder: sequence ", seq, " out of range [0, ", opt_.batch,
+                  ")");
+        return seq;
+    }
     const LayerBuffers& at(int64_t layer) const {
         GDN_CHECK(layer >= 0 && layer < cfg_.n_layer, "cuda decoder: layer ", layer, " out of range [0, ",
                   cfg_.n_layer, ")");
         return layers_[static_cast<size_t>(layer)];
     }
+    // Device scalars: token[batch], next[batch], pos[batch], ring counter.
+    size_t scalar_bytes() const { return (3 * static_cast<size_t>(opt_.batch) + 1) * sizeof(int32_t); }
     int32_t* token_ptr() const { return scalars_.as<int32_t>(); }
-    int32_t* next_ptr() const { return scalars_.as<int32_t>() + 1; }
-    int32_t* pos_ptr() const { return scalars_.as<int32_t>() + 2; }
+    int32_t* next_ptr() const { return scalars_.as<int32_t>() + opt_.batch; }
+    int32_t* pos_ptr() const { return scalars_.as<int32_t>() + 2 * opt_.batch; }
+    uint32_t* counter_ptr() const { return reinterpret_cast<uint32_t*>(scalars_.as<int32_t>() + 3 * opt_.batch); }
 
     void allocate() {
         const ModelConfig& c = cfg_;
+        const int b = opt_.batch;
+        const int64_t rows = std::max(b, opt_.prefill_chunk);  // rows of every activation buffer
         const int64_t conv_dim = c.ssm_conv_dim();
         const int64_t vdim = c.ssm_n_v_heads * c.ssm_d_v;
+        const int64_t kv_dim = c.n_head_kv * c.head_dim;
         const int64_t dn_proj = conv_dim + vdim + 2 * c.ssm_n_v_heads;
-        const int64_t attn_proj = 2 * c.n_head * c.head_dim + 2 * c.n_head_kv * c.head_dim;
+        const int64_t attn_proj = 2 * c.n_head * c.head_dim + 2 * kv_dim;
         // Activation arena: every buffer 256-byte aligned (16-byte vector loads).
-        const int64_t sizes[] = {c.n_embd, std::max(dn_proj, attn_proj) + 64, vdim, c.ssm_n_v_heads,
-                                 c.ssm_n_v_heads, std::max(vdim, c.n_head * c.head_dim), c.n_ff, c.n_vocab};
+        const int64_t sizes[] = {rows * c.n_embd,
+                                 rows * std::max(dn_proj, attn_proj),
+                                 rows * std::max(vdim, kv_dim),
+                                 rows * std::max(c.ssm_n_v_heads, kv_dim),
+                                 rows * c.ssm_n_v_heads,
+                                 rows * std::max(vdim, c.n_head * c.head_dim),
+                                 rows * c.n_ff,
+                                 b * c.n_vocab};
         size_t total = 0;
         for (int64_t s : sizes) total += static_cast<size_t>(detail::align_up(s * 4));
         arena_ = detail::DeviceMemory(total);
         // NaN poison: a kernel that reads what nothing wrote shows up in the logits.
         GDN_CUDA_CHECK(cudaMemsetAsync(arena_.ptr, 0xff, total, stream_));
         auto* p = arena_.as<std::byte>();
-        float** slots[] = {&x_, &proj_, &z_sep_, &b_sep_, &a_sep_, &mix_, &h_, &logits_};
+        float* sep[3] = {};
+        float** slots[] = {&x_, &proj_, &sep[0], &sep[1], &sep[2], &mix_, &h_, &logits_};
         for (size_t i = 0; i < std::size(sizes); ++i) {
             *slots[i] = reinterpret_cast<float*>(p);
             p += detail::align_up(sizes[i] * 4);
         }
-        scalars_ = detail::DeviceMemory(k_scalar_bytes);
-        ring_mem_ = detail::DeviceMemory(ring_cap * sizeof(int32_t));
+        pos_.assign(static_cast<size_t>(b), 0);
+        scalars_ = detail::DeviceMemory(scalar_bytes());
+        ring_mem_ = detail::DeviceMemory(static_cast<size_t>(ring_cap) * b * sizeof(int32_t));
         ring_ = ring_mem_.as<int32_t>();
-        GDN_CUDA_CHECK(cudaMallocHost(&host_ring_, ring_cap * sizeof(int32_t)));
+        GDN_CUDA_CHECK(cudaMallocHost(&host_ring_, static_cast<size_t>(ring_cap) * b * sizeof(int32_t)));
         for (cudaEvent_t& e : half_done_) GDN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-        sampling_ws_ = detail::DeviceMemory(kernels::sampling_workspace_bytes(1));
-        GDN_CUDA_CHECK(cudaMemsetAsync(sampling_ws_.ptr, 0, kernels::sampling_workspace_bytes(1), stream_));
-        attn_ws_ = detail::DeviceMemory(kernels::attention_workspace_bytes(1, int(c.n_head), int(c.n_head_kv)));
-        kernels::attention_workspace_init(attn_ws_.ptr, 1, int(c.n_head), int(c.n_head_kv), stream_);
+        sampling_ws_ = detail::DeviceMemory(kernels::sampling_workspace_bytes(b));
+        GDN_CUDA_CHECK(cudaMemsetAsync(sampling_ws_.ptr, 0, kernels::sampling_workspace_bytes(b), stream_));
+        attn_ws_ = detail::DeviceMemory(kernels::attention_workspace_bytes(b, int(c.n_head), int(c.n_head_kv)));
+        kernels::attention_workspace_init(attn_ws_.ptr, b, int(c.n_head), int(c.n_head_kv), stream_);
+        if (opt_.prefill_chunk > 0) {
+            const int pc = opt_.prefill_chunk;
+            int64_t n_attn = 0;
+            for (int64_t i = 0; i < c.n_layer; ++i) n_attn += c.is_attention(i) ? 1 : 0;
+            size_t ws = 0;
+            if (c.n_layer > n_attn)
+                ws = kernels::deltanet_prefill_workspace_bytes(pc, int(c.ssm_n_k_heads), int(c.ssm_n_v_heads),
+                                                              int(c.ssm_d_k), int(c.ssm_d_v));
+            if (n_attn > 0)
+                ws = std::max(ws, kernels::attention_prefill_workspace_bytes(pc, int(c.n_head), int(c.n_head_kv),
+                                                                             int(c.head_dim)));
+            prefill_ws_ = detail::DeviceMemory(ws);
+            prompt_ = detail::DeviceMemory(static_cast<size_t>(pc) * sizeof(int32_t));
+        }
 
         const int64_t kv_row = dtype_row_bytes(opt_.kv_type, c.head_dim);
         layers_.resize(static_cast<size_t>(c.n_layer));
@@ -368,7 +493,7 @@ private:
                 const AttnWeights& a = lw.attn;
                 const bool fused = adjacent({&a.q, &a.k, &a.v});
                 if (fused) l.in_proj = concat_view(a.q, a.q.rows() + a.k.rows() + a.v.rows(), i);
-                const size_t kv_bytes = static_cast<size_t>(opt_.max_ctx * c.n_head_kv * kv_row);
+                const size_t kv_bytes = static_cast<size_t>(b) * opt_.max_ctx * c.n_head_kv * kv_row;
                 l.k_cache = detail::DeviceMemory(kv_bytes);
                 l.v_cache = detail::DeviceMemory(kv_bytes);
                 l.attn = {l.k_cache.ptr, l.v_cache.ptr, attn_ws_.ptr, opt_.kv_type, opt_.kv_wht, opt_.max_ctx,
@@ -379,9 +504,9 @@ private:
                 const bool fused = adjacent({&d.qkv, &d.z, &d.beta, &d.alpha});
                 if (fused)
                     l.in_proj = concat_view(d.qkv, d.qkv.rows() + d.z.rows() + d.beta.rows() + d.alpha.rows(), i);
-                l.state_bytes = static_cast<size_t>(c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v) *
+                l.state_bytes = static_cast<size_t>(b * c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v) *
                                 (opt_.state_bf16 ? 2 : 4);
-                l.conv_bytes = static_cast<size_t>(kernels::kDeltaNetConvKernel * conv_dim) * sizeof(float);
+                l.conv_bytes = static_cast<size_t>(b * kernels::kDeltaNetConvKernel * conv_dim) * sizeof(float);
                 l.state = detail::DeviceMemory(l.state_bytes);
                 l.conv_ring = detail::DeviceMemory(l.conv_bytes);
                 l.deltanet = {l.state.ptr, static_cast<float*>(l.conv_ring.ptr), opt_.state_bf16,
@@ -390,7 +515,7 @@ private:
             }
             launches_ += MlpBlock<any_format>::launches;
         }
-        io_ = {x_, proj_, {z_sep_, b_sep_, a_sep_}, mix_, h_, pos_ptr(), cfg_.rms_eps};
+        io_ = {x_, proj_, {sep[0], sep[1], sep[2]}, mix_, h_, pos_ptr(), b, false, nullptr, cfg_.rms_eps};
     }
 
     static TensorView concat_view(const TensorView& first, int64_t rows, size_t layer) {
@@ -401,11 +526,35 @@ private:
         return v;
     }
 
-    // Enqueue one whole step on stream_ (eagerly, or inside a capture).
+    // The LM head over `rows` rows of x (from row `first`), then the choice into next.
+    void enqueue_head(int first, int rows, float* logits, int32_t* next, const int32_t* step) {
+        kernels::GemmParams g = kernels::gemm_params(w_.output);
+        g.x = x_ + static_cast<int64_t>(first) * cfg_.n_embd;
+        g.y = logits;
+        g.norm_w = f32(w_.output_norm);
+        g.norm_eps = cfg_.rms_eps;
+        g.n_tok = rows;
+        kernels::launch_matmul(g, stream_);
+        kernels::SampleParams sp;  // temperature <= 0: the argmax kernel
+        sp.logits = logits;
+        sp.n_vocab = cfg_.n_vocab;
+        sp.n_seq = rows;
+        sp.token = next;
+        sp.temperature = opt_.sampling.temperature;
+        sp.top_k = opt_.sampling.top_k;
+        sp.top_p = opt_.sampling.top_p;
+        sp.seed = opt_.sampling.seed;
+        sp.step = step;
+        sp.workspace = sampling_ws_.ptr;
+        kernels::launch_sample(sp, stream_);
+    }
+
+    // Enqueue one whole decode step on stream_ (eagerly, or inside a capture).
     void enqueue_step() {
         kernels::EmbeddingParams e = kernels::embedding_params(w_.tok_embd);
         e.token = token_ptr();
         e.out = x_;
+        e.n_seq = opt_.batch;
         kernels::launch_embedding(e, stream_);
         int launches = k_step_launches;
         for (size_t i = 0; i < layers_.size(); ++i) {
@@ -419,28 +568,56 @@ private:
             }
             launches += enqueue_mlp(lw, io_, stream_);
         }
-        gemv(w_.output, x_, logits_, f32(w_.output_norm), nullptr, cfg_.rms_eps, stream_);
-        kernels::SampleParams sp;  // temperature <= 0: the argmax kernel
-        sp.logits = logits_;
-        sp.n_vocab = cfg_.n_vocab;
-        sp.token = next_ptr();
-        sp.temperature = opt_.sampling.temperature;
-        sp.top_k = opt_.sampling.top_k;
-        sp.top_p = opt_.sampling.top_p;
-        sp.seed = opt_.sampling.seed;
-        sp.step = pos_ptr();
-        sp.workspace = sampling_ws_.ptr;
-        kernels::launch_sample(sp, stream_);
-        detail::advance_kernel<<<1, 1, 0, stream_>>>(pos_ptr(), token_ptr(), next_ptr(), ring_, ring_cap);
+        enqueue_head(0, opt_.batch, logits_, next_ptr(), pos_ptr());
+        detail::advance_kernel<<<1, opt_.batch, 0, stream_>>>(pos_ptr(), token_ptr(), next_ptr(), ring_, ring_cap,
+                                                              counter_ptr(), opt_.batch);
         GDN_CHECK_LAUNCH("advance_kernel");
         GDN_CHECK(launches == launches_, "cuda decoder: the step enqueued ", launches, " kernels, ",
                   launches_, " were planned");
     }
 
+    // Enqueue one prefill chunk of `n` tokens (staged in prompt_) through sequence seq; the
+    // last chunk also runs the LM head on its last row and makes the choice.
+    void enqueue_prefill_chunk(int seq, int n, bool last) {
+        int32_t* pos = pos_ptr() + seq;
+        kernels::EmbeddingParams e = kernels::embedding_params(w_.tok_embd);
+        e.token = prompt_.as<int32_t>();
+        e.out = x_;
+        e.n_seq = n;
+        kernels::launch_embedding(e, stream_);
+        StepIO io = io_;
+        io.n = n;
+        io.prefill = true;
+        io.pos = pos;
+        io.prefill_ws = prefill_ws_.ptr;
+        for (size_t i = 0; i < layers_.size(); ++i) {
+            const LayerBuffers& l = layers_[i];
+            const LayerWeights& lw = w_.layers[i];
+            if (l.attention)
+                enqueue_attention<FAWindow>(cfg_, lw, l.attn.sequence(cfg_, seq), io, stream_);
+            else
+                enqueue_deltanet(cfg_, lw, l.deltanet.sequence(cfg_, seq), io, stream_);
+            enqueue_mlp(lw, io, stream_);
+        }
+        // pos moves past the chunk; after the last one it stays on the last prompt position
+        // for the choice (its sampling counter, as in token-by-token decode), then advances.
+        detail::bump_kernel<<<1, 1, 0, stream_>>>(pos, last ? n - 1 : n);
+        GDN_CHECK_LAUNCH("bump_kernel");
+        if (!last) return;
+        enqueue_head(n - 1, 1, logits_ + static_cast<int64_t>(seq) * cfg_.n_vocab, next_ptr() + seq, pos);
+        detail::advance_kernel<<<1, 1, 0, stream_>>>(pos, token_ptr() + seq, next_ptr() + seq, nullptr, ring_cap,
+                                                     counter_ptr(), 1);
+        GDN_CHECK_LAUNCH("advance_kernel");
+    }
+
     void run_step() {
-        GDN_CHECK(pos_ < opt_.max_ctx, "cuda decoder: context overflow: position ", pos_,
-                  " needs more than max_ctx = ", opt_.max_ctx, " positions");
-        const int window = kernels::attention_window_len<FAWindow>(static_cast<int>(pos_) + 1);
+        int64_t top = 0;
+        for (int64_t p : pos_) {
+            GDN_CHECK(p < opt_.max_ctx, "cuda decoder: context overflow: position ", p,
+                      " needs more than max_ctx = ", opt_.max_ctx, " positions");
+            top = std::max(top, p);
+        }
+        const int window = kernels::attention_window_len<FAWindow>(static_cast<int>(top) + 1);
         if (!opt_.use_graph) {
             window_ = window;
             enqueue_step();
@@ -448,7 +625,8 @@ private:
             if (!exec_ || window != window_) capture(window);
             GDN_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
         }
-        ++pos_;
+        for (int64_t& p : pos_) ++p;
+        ++steps_;
     }
 
     void capture(int window) {
@@ -478,14 +656,14 @@ private:
     cudaStream_t stream_ = nullptr;
     ModelWeights w_;
     std::vector<LayerBuffers> layers_;
-    detail::DeviceMemory arena_, scalars_, ring_mem_, sampling_ws_, attn_ws_;
-    float *x_ = nullptr, *proj_ = nullptr, *z_sep_ = nullptr, *b_sep_ = nullptr, *a_sep_ = nullptr;
-    float *mix_ = nullptr, *h_ = nullptr, *logits_ = nullptr;
+    detail::DeviceMemory arena_, scalars_, ring_mem_, sampling_ws_, attn_ws_, prefill_ws_, prompt_;
+    float *x_ = nullptr, *proj_ = nullptr, *mix_ = nullptr, *h_ = nullptr, *logits_ = nullptr;
     StepIO io_;
-    int32_t* ring_ = nullptr;        // [ring_cap] device: the id chosen at step s in slot s % ring_cap
-    int32_t* host_ring_ = nullptr;   // [ring_cap] pinned mirror
+    int32_t* ring_ = nullptr;        // [ring_cap, batch] device: row r = the ids of ring step r
+    int32_t* host_ring_ = nullptr;   // [ring_cap, batch] pinned mirror
     cudaEvent_t half_done_[2] = {nullptr, nullptr};
-    int64_t pos_ = 0;
+    std::vector<int64_t> pos_;       // per sequence, mirrors pos on the device
+    int64_t steps_ = 0;              // ring rows written, mirrors the device counter
     int window_ = 0;
     int launches_ = 0;
     int captures_ = 0;
