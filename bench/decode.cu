@@ -1,5 +1,6 @@
-// bench/decode.cu - batch-1 decode speed of random-weight Qwen3.5 models at the real shapes
-// (0.8B, 2B, 4B, 9B, 27B), against the memory-bandwidth floor measured in the same run.
+// bench/decode.cu - decode speed of random-weight Qwen3.5 models at the real shapes (0.8B, 2B,
+// 4B, 9B, 27B), against the memory-bandwidth floor measured in the same run; batched decode of
+// independent sequences; prefill speed.
 //
 // Per row: a model of that shape with every matrix in one weight type (bf16, q8_0, q4_0,
 // q4_k; generated on the device, gdn/schedule/random_weights.cuh), a RuntimeDecoder with
@@ -16,6 +17,14 @@
 // floor_ms = bytes / copy bandwidth (device-to-device cudaMemcpy, read + write counted,
 // measured at start); floor_frac = floor_ms / ms_per_token.
 //
+// Batch rows (batch 4/16/64, the first KV type and context): `batch` independent sequences
+// step together; ms_per_token is then the time of one step (every sequence gets one token),
+// tok_s = batch / step time, and the step's bytes are the weights once plus every
+// sequence's state and KV. Matrix products over more than 8 rows run as tensor-core GEMMs.
+//
+// Prefill rows: prefill() of a random 512- and 4096-token prompt from position 0 (wall time,
+// median of 3 after a warm-up), tok_s and the matrix products' TFLOP/s (2 flops per weight).
+//
 // Reaching a 16K context: decoding 16K tokens first would take minutes for the big shapes,
 // so by default (`--fill seek`) the decoder is moved to the start position directly: the KV
 // cache below it is zeroed and the host and device positions are set, which is what the
@@ -27,13 +36,15 @@
 // bench/peers/deltanet_peers.py times flash-linear-attention, so the two tables line up.
 //
 // Usage: gdn_bench_decode [--shapes 0.8B,4B,9B,27B] [--weights bf16,q8_0,q4_0,q4_k]
-//          [--kv f16,q8_0] [--ctx 512,16K] [--quick] [--warmup N] [--steps N]
+//          [--kv f16,q8_0] [--ctx 512,16K] [--batches 4,16,64] [--batch-weights bf16,q4_0]
+//          [--prefill-tokens 512,4096] [--quick] [--warmup N] [--steps N]
 //          [--fill seek|prefill] [--no-deltanet | --deltanet-only] [--csv FILE]
 //          [--deltanet-csv FILE]
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -48,6 +59,7 @@
 #include "bench_util.cuh"
 #include "gdn/core/config.hpp"
 #include "gdn/core/dtype.hpp"
+#include "gdn/core/shapes.hpp"
 #include "gdn/core/weights.hpp"
 #include "gdn/kernels/deltanet_step.cuh"
 #include "gdn/schedule/decoder.cuh"
@@ -64,36 +76,11 @@ struct Shape {
     gdn::ModelConfig cfg;
 };
 
-gdn::ModelConfig qwen35(int64_t embd, int64_t layers, int64_t hv, int64_t heads, int64_t heads_kv, int64_t ff,
-                        bool tied) {
-    gdn::ModelConfig c;
-    c.n_vocab = 248320;
-    c.n_embd = embd;
-    c.n_layer = layers;
-    c.n_ff = ff;
-    c.full_attention_interval = 4;
-    c.ssm_n_k_heads = 16;
-    c.ssm_n_v_heads = hv;
-    c.ssm_d_k = c.ssm_d_v = 128;
-    c.ssm_conv_kernel = 4;
-    c.v_head_order = gdn::HeadOrder::tiled;
-    c.n_head = heads;
-    c.n_head_kv = heads_kv;
-    c.head_dim = 256;
-    c.n_rot = 64;
-    c.rope_theta = 1e7f;
-    c.rms_eps = 1e-6f;
-    c.tied_embeddings = tied;
-    return c;
-}
-
-// ../shared/MODEL.md, "Configurations".
+// ../shared/MODEL.md, "Configurations" (gdn/core/shapes.hpp).
 std::vector<Shape> all_shapes() {
-    return {{"0.8B", qwen35(1024, 24, 16, 8, 2, 3584, true)},
-            {"2B", qwen35(2048, 24, 16, 8, 2, 6144, true)},
-            {"4B", qwen35(2560, 32, 32, 16, 4, 9216, true)},
-            {"9B", qwen35(4096, 32, 32, 16, 4, 12288, false)},
-            {"27B", qwen35(5120, 64, 48, 24, 4, 17408, false)}};
+    std::vector<Shape> out;
+    for (const gdn::NamedShape& s : gdn::qwen35_shapes()) out.push_back({s.name, s.config});
+    return out;
 }
 
 // ---- options --------------------------------------------------------------------------
@@ -102,6 +89,9 @@ struct Options {
     std::vector<DType> weights{DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k};
     std::vector<DType> kv{DType::f16, DType::q8_0};
     std::vector<int64_t> ctx{512, 16384};
+    std::vector<int> batches{4, 16, 64};                         // batched decode rows
+    std::vector<DType> batch_weights{DType::bf16, DType::q4_0};  // ... for these weight types
+    std::vector<int> prefill_tokens{512, 4096};                  // prefill rows
     int warmup = 32;
     int steps = 224;  // warmup + steps <= 256: one attention window, no re-capture
     bool quick = false;
@@ -161,6 +151,15 @@ Options parse(int argc, char** argv) {
         } else if (a == "--ctx") {
             o.ctx.clear();
             for (const auto& s : split_list(value())) o.ctx.push_back(parse_ctx(s));
+        } else if (a == "--batches") {
+            o.batches.clear();
+            for (const auto& b : split_list(value())) o.batches.push_back(std::atoi(b.c_str()));
+        } else if (a == "--batch-weights") {
+            o.batch_weights.clear();
+            for (const auto& b : split_list(value())) o.batch_weights.push_back(parse_type(b, "weight"));
+        } else if (a == "--prefill-tokens") {
+            o.prefill_tokens.clear();
+            for (const auto& b : split_list(value())) o.prefill_tokens.push_back(std::atoi(b.c_str()));
         } else if (a == "--quick") {
             o.quick = true;
         } else if (a == "--warmup") {
@@ -183,7 +182,8 @@ Options parse(int argc, char** argv) {
             o.deltanet_csv = value();
         } else if (a == "--help" || a == "-h") {
             std::printf("usage: %s [--shapes 0.8B,2B,4B,9B,27B] [--weights bf16,q8_0,q4_0,q4_k] [--kv f16,q8_0]\n"
-                        "          [--ctx 512,16K] [--quick] [--warmup N] [--steps N] [--fill seek|prefill]\n"
+                        "          [--ctx 512,16K] [--batches 4,16,64] [--batch-weights bf16,q4_0]\n"
+                        "          [--prefill-tokens 512,4096] [--quick] [--warmup N] [--steps N] [--fill seek|prefill]\n"
                         "          [--no-deltanet | --deltanet-only] [--csv FILE] [--deltanet-csv FILE]\n",
                         argv[0]);
             std::exit(0);
@@ -297,14 +297,15 @@ void print_row(const Row& r, const std::string& card) {
 }
 
 Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int64_t ctx, const Options& o,
-            double copy_gbs) {
-    Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx);
+            double copy_gbs, int batch = 1) {
+    Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx, batch);
     const gdn::ModelConfig& c = s.cfg;
     const int total = o.warmup + o.steps;
     GDN_CHECK(ctx > total, "decode bench: ctx ", ctx, " must exceed warmup + steps = ", total);
     gdn::cuda::DecoderOptions opt;
     opt.max_ctx = static_cast<int>(ctx);
     opt.kv_type = kv;
+    opt.batch = batch;
     Decoder dec(w, opt, gdn::cuda::WeightsOn::device);
     const int64_t start = ctx - total;
     if (o.prefill) {
@@ -314,7 +315,7 @@ Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int6
             h = gdn::cuda::random_detail::mix64(h);
             t = static_cast<int32_t>(h % static_cast<uint64_t>(c.n_vocab));
         }
-        dec.prefill(prompt);
+        for (int q = 0; q < batch; ++q) dec.prefill(q, prompt);
         r.note = "prefill";
     } else {
         dec.seek_uncomputed(start);
@@ -338,10 +339,12 @@ Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int6
     if (!ids_ok) r.note += ", BAD TOKEN IDS";
 
     // Timed steps run at positions [ctx - steps, ctx): step at pos reads pos + 1 KV rows.
+    // A step of `batch` sequences reads the weights once and every sequence's state and KV.
     const double mean_positions = double(ctx - o.steps + 1 + ctx) / 2.0;
-    const double bytes = weight_bytes_per_token(w) + state_bytes_per_token(c) + kv_bytes_per_token(c, kv, mean_positions);
+    const double bytes = weight_bytes_per_token(w) +
+                         batch * (state_bytes_per_token(c) + kv_bytes_per_token(c, kv, mean_positions));
     r.ms = gdn::bench::median(per_step);
-    r.tok_s = 1e3 / r.ms;
+    r.tok_s = batch * 1e3 / r.ms;
     r.launches = dec.launches_per_step();
     r.mb = bytes / 1e6;
     r.floor_ms = bytes / (copy_gbs * 1e9) * 1e3;
@@ -377,9 +380,52 @@ void print_furthest(std::vector<Row> rows, size_t n) {
     }
 }
 
+// ---- prefill rows ---------------------------------------------------------------------------
+struct PrefillRow {
+    std::string shape, weights, kv, note;
+    int tokens = 0;
+    double ms = 0, tflops = 0;
+};
+
+/// Time prefill() of an n-token random prompt from position 0 (median of 3 after one warm-up).
+PrefillRow run_prefill(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int n) {
+    PrefillRow r{s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), "", n};
+    try {
+        gdn::cuda::DecoderOptions opt;
+        opt.max_ctx = n + 1;
+        opt.kv_type = kv;
+        Decoder dec(w, opt, gdn::cuda::WeightsOn::device);
+        std::vector<int32_t> prompt(static_cast<size_t>(n));
+        uint64_t h = 777;
+        for (int32_t& t : prompt) {
+            h = gdn::cuda::random_detail::mix64(h);
+            t = static_cast<int32_t>(h % static_cast<uint64_t>(s.cfg.n_vocab));
+        }
+        std::vector<double> ms;
+        for (int rep = 0; rep < 4; ++rep) {
+            dec.reset();
+            const auto t0 = std::chrono::steady_clock::now();
+            dec.prefill(prompt);  // synchronises at the end
+            const auto t1 = std::chrono::steady_clock::now();
+            if (rep > 0) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        }
+        r.ms = gdn::bench::median(ms);
+        // 2 flops per weight per token in the matrix products (the LM head runs once).
+        const double params = weight_bytes_per_token(w) / (double(gdn::dtype_row_bytes(wt, 256)) / 256.0);
+        r.tflops = 2.0 * params * n / (r.ms * 1e-3) / 1e12;
+        const std::vector<float> lg = dec.logits();
+        if (!std::all_of(lg.begin(), lg.end(), [](float v) { return std::isfinite(v); })) r.note = "NON-FINITE LOGITS";
+    } catch (const std::exception& e) {
+        r.note = std::string("error: ") + e.what();
+        cudaGetLastError();
+    }
+    return r;
+}
+
 void decode_table(const Options& o, const std::string& card, double copy_gbs) {
     print_header();
     std::vector<Row> measured;
+    std::vector<PrefillRow> prefill_rows;
     const auto shapes = all_shapes();
     for (const std::string& name : o.shapes) {
         const Shape& s = *std::find_if(shapes.begin(), shapes.end(), [&](const Shape& k) { return k.name == name; });
@@ -436,16 +482,40 @@ void decode_table(const Options& o, const std::string& card, double copy_gbs) {
                     if (r.measured) measured.push_back(r);
                 }
             }
+            // Independent sequences decoded together (KV of the first type, the first context).
+            if (std::find(o.batch_weights.begin(), o.batch_weights.end(), wt) == o.batch_weights.end()) continue;
+            for (int batch : o.batches) {
+                const DType kv = o.kv.front();
+                const int64_t ctx = o.ctx.front();
+                Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx, batch);
+                const double need = decoder_bytes(s.cfg, kv, ctx) * batch;
+                const double free_now = double(gdn::bench::device_memory().first);
+                if (need > free_now) {
+                    r.note = "skipped: needs " + gb(w_bytes + need) + ", " + gb(free_now + w_bytes) + " free";
+                    print_row(r, card);
+                    continue;
+                }
+                try {
+                    r = run_row(s, *w, wt, kv, ctx, o, copy_gbs, batch);
+                } catch (const std::exception& e) {
+                    r.note = std::string("error: ") + e.what();
+                    cudaGetLastError();
+                }
+                print_row(r, card);
+            }
+            for (int n : o.prefill_tokens) prefill_rows.push_back(run_prefill(s, *w, wt, o.kv.front(), n));
         }
     }
-    // Independent sequences: the decoder takes one sequence today.
-    for (const std::string& name : o.shapes)
-        for (int batch : {4, 16, 64}) {
-            Row r = make_row(name, "*", "*", o.ctx.front(), batch);
-            r.note = "not yet: decoder is batch-1";
-            print_row(r, card);
-        }
     print_furthest(measured, 3);
+    if (prefill_rows.empty()) return;
+    std::printf("\nPrefill of one prompt from position 0 (chunks of %d tokens; GEMMs, chunked DeltaNet, causal "
+                "attention), on %s:\n\n| shape | weights | kv | tokens | ms | tok_s | TFLOP_s | card | note |\n"
+                "|---|---|---|---|---|---|---|---|---|\n", gdn::cuda::DecoderOptions{}.prefill_chunk, card.c_str());
+    for (const PrefillRow& p : prefill_rows)
+        std::printf("| %s | %s | %s | %d | %.2f | %.0f | %.1f | %s | %s |\n", p.shape.c_str(), p.weights.c_str(),
+                    p.kv.c_str(), p.tokens, p.ms, p.ms > 0 ? p.tokens * 1e3 / p.ms : 0.0, p.tflops, card.c_str(),
+                    p.note.c_str());
+    std::fflush(stdout);
 }
 
 // ---- the DeltaNet step alone --------------------------------------------------------------
