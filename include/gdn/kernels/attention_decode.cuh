@@ -423,6 +423,70 @@ struct alignas(16) AttnShared {
     int is_last;
 };
 
+/// The per-token prologue shared by decode and prefill, thread t = head dim t of a 256-thread
+/// block: rows 0..G-1 of x (query heads) and row G (k) get RMSNorm times q_norm / k_norm,
+/// NeoX RoPE at `pos` on dims [0, n_rot), and with Rot == wht the orthonormal WHT (butterflies
+/// in the order of quant::wht<hd>, so k matches the host bit for bit). sx (>= G + 1 rows of hd)
+/// and red ([kAttnWarps][G + 1]) are shared scratch. Every thread of the block must call it.
+template <KvRotation Rot, int G>
+GDN_DEVICE GDN_FORCEINLINE void qk_prologue(float (&x)[G + 1], float (*sx)[kAttnHeadDim], float (*red)[G + 1],
+                                            const float* q_norm, const float* k_norm, int pos, int n_rot,
+                                            float rope_theta, float rms_eps) {
+    constexpr int hd = kAttnHeadDim;
+    constexpr int R = G + 1;
+    const int t = threadIdx.x;
+    const int lane = t & 31, warp = t >> 5;
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        const float ss = warp_sum(x[r] * x[r]);
+        if (lane == 0) red[warp][r] = ss;
+    }
+    __syncthreads();
+    const float wq = q_norm[t], wk = k_norm[t];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        float ss = 0.f;
+#pragma unroll
+        for (int w = 0; w < kAttnWarps; ++w) ss += red[w][r];
+        const float inv = rsqrtf(ss / static_cast<float>(hd) + rms_eps);
+        sx[r][t] = x[r] * inv * (r < G ? wq : wk);
+    }
+    __syncthreads();
+    if (t < n_rot) {
+        const int half = n_rot / 2;
+        const int i = t < half ? t : t - half;
+        const float inv_freq = 1.0f / powf(rope_theta, static_cast<float>(2 * i) / static_cast<float>(n_rot));
+        const float angle = static_cast<float>(pos) * inv_freq;
+        float sn, cs;
+        sincosf(angle, &sn, &cs);
+        const int partner = t < half ? t + half : t - half;
+        const float sign = t < half ? -1.f : 1.f;
+#pragma unroll
+        for (int r = 0; r < R; ++r) x[r] = sx[r][t] * cs + sign * sx[r][partner] * sn;
+    } else {
+#pragma unroll
+        for (int r = 0; r < R; ++r) x[r] = sx[r][t];
+    }
+    __syncthreads();
+    if constexpr (Rot == KvRotation::wht) {
+#pragma unroll
+        for (int h = 1; h < hd; h *= 2) {
+#pragma unroll
+            for (int r = 0; r < R; ++r) sx[r][t] = x[r];
+            __syncthreads();
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                const float o = sx[r][t ^ h];
+                x[r] = (t & h) ? o - x[r] : x[r] + o;
+            }
+            __syncthreads();
+        }
+        constexpr float s = quant::wht_scale(hd);
+#pragma unroll
+        for (int r = 0; r < R; ++r) x[r] *= s;
+    }
+}
+
 }  // namespace attention_detail
 
 /// The kernel; see the file comment. G = H / Hkv query heads per KV head.
@@ -480,57 +544,8 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
             x[g] = q_row[static_cast<size_t>(kvh * G + g) * 2 * hd + t];
         }
         x[G] = owner ? k_row[static_cast<size_t>(kvh) * hd + t] : 0.f;
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-            const float ss = attention_detail::warp_sum(x[r] * x[r]);
-            if (lane == 0) sh.red[warp][r] = ss;
-        }
-        __syncthreads();
-        const float wq = p.q_norm[t], wk = p.k_norm[t];
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-            float ss = 0.f;
-#pragma unroll
-            for (int w = 0; w < kAttnWarps; ++w) ss += sh.red[w][r];
-            const float inv = rsqrtf(ss / static_cast<float>(hd) + p.rms_eps);
-            sh.x[r][t] = x[r] * inv * (r < G ? wq : wk);
-        }
-        __syncthreads();
-        if (t < p.n_rot) {
-            const int half = p.n_rot / 2;
-            const int i = t < half ? t : t - half;
-            const float inv_freq =
-                1.0f / powf(p.rope_theta, static_cast<float>(2 * i) / static_cast<float>(p.n_rot));
-            const float angle = static_cast<float>(pos) * inv_freq;
-            float sn, cs;
-            sincosf(angle, &sn, &cs);
-            const int partner = t < half ? t + half : t - half;
-            const float sign = t < half ? -1.f : 1.f;
-#pragma unroll
-            for (int r = 0; r < R; ++r) x[r] = sh.x[r][t] * cs + sign * sh.x[r][partner] * sn;
-        } else {
-#pragma unroll
-            for (int r = 0; r < R; ++r) x[r] = sh.x[r][t];
-        }
-        __syncthreads();
-        if constexpr (Rot == KvRotation::wht) {
-            // Butterflies in the order of quant::wht<hd>, so k matches the host bit for bit.
-#pragma unroll
-            for (int h = 1; h < hd; h *= 2) {
-#pragma unroll
-                for (int r = 0; r < R; ++r) sh.x[r][t] = x[r];
-                __syncthreads();
-#pragma unroll
-                for (int r = 0; r < R; ++r) {
-                    const float o = sh.x[r][t ^ h];
-                    x[r] = (t & h) ? o - x[r] : x[r] + o;
-                }
-                __syncthreads();
-            }
-            constexpr float s = quant::wht_scale(hd);
-#pragma unroll
-            for (int r = 0; r < R; ++r) x[r] *= s;
-        }
+        attention_detail::qk_prologue<Rot, G>(x, sh.x, sh.red, p.q_norm, p.k_norm, pos, p.n_rot, p.rope_theta,
+                                              p.rms_eps);
         const float qscale = rsqrtf(static_cast<float>(hd)) * attention_detail::kLog2e;
 #pragma unroll
         for (int g = 0; g < G; ++g) sh.x[g][t] = x[g] * qscale;

@@ -205,7 +205,6 @@ __global__ void __launch_bounds__(kAttnThreads)
     __shared__ float red[kAttnWarps][R];
 
     const int t = threadIdx.x;
-    const int lane = t & 31, warp = t >> 5;
     const int tok = blockIdx.x, kvh = blockIdx.y;
     const int nh = p.n_head, hkv = p.n_head_kv;
     const int pos0 = p.pos[0];
@@ -217,56 +216,7 @@ __global__ void __launch_bounds__(kAttnThreads)
 #pragma unroll
     for (int g = 0; g < G; ++g) x[g] = qp[static_cast<size_t>(kvh * G + g) * 2 * hd + t];
     x[G] = p.k[static_cast<size_t>(tok) * p.k_stride + static_cast<size_t>(kvh) * hd + t];
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-        const float ss = attention_detail::warp_sum(x[r] * x[r]);
-        if (lane == 0) red[warp][r] = ss;
-    }
-    __syncthreads();
-    const float wq = p.q_norm[t], wk = p.k_norm[t];
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-        float ss = 0.f;
-#pragma unroll
-        for (int w = 0; w < kAttnWarps; ++w) ss += red[w][r];
-        const float inv = rsqrtf(ss / static_cast<float>(hd) + p.rms_eps);
-        sx[r][t] = x[r] * inv * (r < G ? wq : wk);
-    }
-    __syncthreads();
-    if (t < p.n_rot) {
-        const int half = p.n_rot / 2;
-        const int i = t < half ? t : t - half;
-        const float inv_freq =
-            1.0f / powf(p.rope_theta, static_cast<float>(2 * i) / static_cast<float>(p.n_rot));
-        const float angle = static_cast<float>(pos) * inv_freq;
-        float sn, cs;
-        sincosf(angle, &sn, &cs);
-        const int partner = t < half ? t + half : t - half;
-        const float sign = t < half ? -1.f : 1.f;
-#pragma unroll
-        for (int r = 0; r < R; ++r) x[r] = sx[r][t] * cs + sign * sx[r][partner] * sn;
-    } else {
-#pragma unroll
-        for (int r = 0; r < R; ++r) x[r] = sx[r][t];
-    }
-    __syncthreads();
-    if constexpr (Rot == KvRotation::wht) {
-#pragma unroll
-        for (int h = 1; h < hd; h *= 2) {
-#pragma unroll
-            for (int r = 0; r < R; ++r) sx[r][t] = x[r];
-            __syncthreads();
-#pragma unroll
-            for (int r = 0; r < R; ++r) {
-                const float o = sx[r][t ^ h];
-                x[r] = (t & h) ? o - x[r] : x[r] + o;
-            }
-            __syncthreads();
-        }
-        constexpr float s = quant::wht_scale(hd);
-#pragma unroll
-        for (int r = 0; r < R; ++r) x[r] *= s;
-    }
+    attention_detail::qk_prologue<Rot, G>(x, sx, red, p.q_norm, p.k_norm, pos, p.n_rot, p.rope_theta, p.rms_eps);
     const float qscale = rsqrtf(static_cast<float>(hd)) * attention_detail::kLog2e;
     float* wq_out = static_cast<float*>(p.workspace) +
                     (static_cast<size_t>(tok) * nh + static_cast<size_t>(kvh) * G) * hd + t;
