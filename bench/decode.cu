@@ -462,47 +462,32 @@ void decode_table(const Options& o, const std::string& card, double copy_gbs) {
                     }
                 continue;
             }
-            for (DType kv : o.kv) {
-                for (int64_t ctx : o.ctx) {
-                    Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx);
-                    const double need = decoder_bytes(s.cfg, kv, ctx);
-                    const double free_now = double(gdn::bench::device_memory().first);
-                    if (need > free_now) {
-                        r.note = "skipped: needs " + gb(w_bytes + need) + ", " + gb(free_now + w_bytes) + " free";
-                        print_row(r, card);
-                        continue;
-                    }
-                    try {
-                        r = run_row(s, *w, wt, kv, ctx, o, copy_gbs);
-                    } catch (const std::exception& e) {
-                        r.note = std::string("error: ") + e.what();
-                        cudaGetLastError();
-                    }
-                    print_row(r, card);
-                    if (r.measured) measured.push_back(r);
-                }
-            }
-            // Independent sequences decoded together (KV of the first type, the first context).
-            if (std::find(o.batch_weights.begin(), o.batch_weights.end(), wt) == o.batch_weights.end()) continue;
-            for (int batch : o.batches) {
-                const DType kv = o.kv.front();
-                const int64_t ctx = o.ctx.front();
+            // One row: skipped when the decoder's KV/state would not fit, else measured.
+            auto row = [&](DType kv, int64_t ctx, int batch) {
                 Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx, batch);
                 const double need = decoder_bytes(s.cfg, kv, ctx) * batch;
                 const double free_now = double(gdn::bench::device_memory().first);
                 if (need > free_now) {
                     r.note = "skipped: needs " + gb(w_bytes + need) + ", " + gb(free_now + w_bytes) + " free";
-                    print_row(r, card);
-                    continue;
-                }
-                try {
-                    r = run_row(s, *w, wt, kv, ctx, o, copy_gbs, batch);
-                } catch (const std::exception& e) {
-                    r.note = std::string("error: ") + e.what();
-                    cudaGetLastError();
+                } else {
+                    try {
+                        r = run_row(s, *w, wt, kv, ctx, o, copy_gbs, batch);
+                    } catch (const std::exception& e) {
+                        r.note = std::string("error: ") + e.what();
+                        cudaGetLastError();
+                    }
                 }
                 print_row(r, card);
-            }
+                return r;
+            };
+            for (DType kv : o.kv)
+                for (int64_t ctx : o.ctx) {
+                    const Row r = row(kv, ctx, 1);
+                    if (r.measured) measured.push_back(r);
+                }
+            // Independent sequences decoded together (KV of the first type, the first context).
+            if (std::find(o.batch_weights.begin(), o.batch_weights.end(), wt) != o.batch_weights.end())
+                for (int batch : o.batches) row(o.kv.front(), o.ctx.front(), batch);
             for (int n : o.prefill_tokens) prefill_rows.push_back(run_prefill(s, *w, wt, o.kv.front(), n));
         }
     }

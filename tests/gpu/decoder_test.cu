@@ -46,15 +46,20 @@ struct Compare {
     int n = 0;
 };
 
-void add(Compare& cmp, std::span<const float> gpu, std::span<const float> ref) {
+/// ||a - b|| / ||b|| in float64 (1e30 when not finite).
+double rel_l2(std::span<const float> a, std::span<const float> b) {
     double num = 0, den = 0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-        const double d = double(gpu[i]) - double(ref[i]);
+    for (size_t i = 0; i < b.size(); ++i) {
+        const double d = double(a[i]) - double(b[i]);
         num += d * d;
-        den += double(ref[i]) * double(ref[i]);
+        den += double(b[i]) * double(b[i]);
     }
-    const double rel = std::sqrt(num / std::max(den, 1e-30));
-    cmp.max_rel = std::max(cmp.max_rel, std::isfinite(rel) ? rel : 1e30);
+    const double r = std::sqrt(num / std::max(den, 1e-30));
+    return std::isfinite(r) ? r : 1e30;
+}
+
+void add(Compare& cmp, std::span<const float> gpu, std::span<const float> ref) {
+    cmp.max_rel = std::max(cmp.max_rel, rel_l2(gpu, ref));
     const auto ia = std::max_element(gpu.begin(), gpu.end()) - gpu.begin();
     const auto ib = std::max_element(ref.begin(), ref.end()) - ref.begin();
     std::vector<float> sorted(ref.begin(), ref.end());
@@ -317,17 +322,6 @@ TEST_CASE("cuda decoder: sampling on the device is seeded and reproducible", "[d
 }
 
 namespace {
-
-double rel_l2(std::span<const float> a, std::span<const float> b) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < b.size(); ++i) {
-        const double d = double(a[i]) - double(b[i]);
-        num += d * d;
-        den += double(b[i]) * double(b[i]);
-    }
-    const double r = std::sqrt(num / std::max(den, 1e-30));
-    return std::isfinite(r) ? r : 1e30;
-}
 
 template <class T>
 std::vector<T> download(const void* p, size_t n) {
