@@ -32,10 +32,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -54,6 +51,9 @@
 #include "gdn/io/tokenizer.hpp"
 #include "gdn/quant/quantize.hpp"
 #include "gdn/ref/check.hpp"
+
+#include "../examples/cli_util.hpp"
+#include "vocab_file.hpp"
 
 #ifndef GDN_SOURCE_VOCAB
 #define GDN_SOURCE_VOCAB "tests/data/tokenizer/qwen35.vocab"
@@ -94,15 +94,6 @@ struct Args {
     bool help = false;
 };
 
-uint64_t parse_u64(std::string_view s, const char* what) {
-    GDN_CHECK(!s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string_view::npos, what,
-              ": '", s, "' is not a non-negative integer");
-    errno = 0;
-    const unsigned long long v = std::strtoull(std::string(s).c_str(), nullptr, 10);
-    GDN_CHECK(errno == 0, what, ": '", s, "' does not fit 64 bits");
-    return v;
-}
-
 DType parse_type(std::string_view s) {
     for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0})
         if (gdn::dtype_name(t) == s) return t;
@@ -112,32 +103,29 @@ DType parse_type(std::string_view s) {
 }
 
 Args parse(int argc, char** argv) {
+    using gdn::cli::parse_u64;
     Args a;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> std::string_view {
-            GDN_CHECK(i + 1 < argc, arg, " needs a value");
-            return argv[++i];
-        };
+    for (gdn::cli::ArgWalker args(argc, argv); args.next();) {
+        const std::string_view arg = args.arg();
         if (arg == "-h" || arg == "--help") {
             a.help = true;
         } else if (arg == "--shape") {
-            a.shape = value();
+            a.shape = args.value();
         } else if (arg == "-o") {
-            a.out = value();
+            a.out = args.value();
             GDN_CHECK(!a.out.empty(), "-o: the output path is empty");
         } else if (arg == "--type") {
-            a.type = parse_type(value());
+            a.type = parse_type(args.value());
         } else if (arg == "--seed") {
-            a.seed = parse_u64(value(), "--seed");
+            a.seed = parse_u64(args.value(), "--seed");
         } else if (arg == "--layers") {
-            const uint64_t n = parse_u64(value(), "--layers");
+            const uint64_t n = parse_u64(args.value(), "--layers");
             GDN_CHECK(n >= 1 && n <= 1024, "--layers: ", n, " is not in [1, 1024]");
             a.layers = static_cast<int64_t>(n);
         } else if (arg == "--vocab") {
-            a.vocab = value();
+            a.vocab = args.value();
         } else if (arg == "--threads") {
-            const uint64_t n = parse_u64(value(), "--threads");
+            const uint64_t n = parse_u64(args.value(), "--threads");
             GDN_CHECK(n >= 1 && n <= 1024, "--threads: ", n, " is not in [1, 1024]");
             a.threads = static_cast<int>(n);
         } else {
@@ -181,89 +169,6 @@ ModelConfig shape_of(const Args& a) {
 }
 
 // ---- the vocabulary ------------------------------------------------------------------------
-
-/// tests/data/tokenizer/qwen35.vocab: see write_vocab() in tools/make_tokenizer_data.py (LEB128
-/// varints; a text header, the GPT-2 text of each byte, tokens as [type, len, bytes], merges as
-/// [delta of the merged token's id, left part's byte length]).
-gdn::io::TokenizerVocab read_vocab(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    GDN_CHECK(f.good(), "cannot open vocabulary '", path, "'");
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    const std::string data = ss.str();
-    size_t pos = 0;
-    const auto line = [&]() {
-        const size_t e = data.find('\n', pos);
-        GDN_CHECK(e != std::string::npos, path, ": truncated header");
-        std::string l = data.substr(pos, e - pos);
-        pos = e + 1;
-        return l;
-    };
-    const auto varint = [&]() {
-        uint64_t v = 0;
-        for (int shift = 0;; shift += 7) {
-            GDN_CHECK(pos < data.size() && shift < 64, path, ": truncated at byte ", pos);
-            const auto b = static_cast<uint8_t>(data[pos++]);
-            v |= static_cast<uint64_t>(b & 0x7F) << shift;
-            if (!(b & 0x80)) return v;
-        }
-    };
-    const auto bytes = [&](uint64_t n) {
-        GDN_CHECK(n <= data.size() - pos, path, ": truncated at byte ", pos);
-        std::string s = data.substr(pos, n);
-        pos += n;
-        return s;
-    };
-    GDN_CHECK(line() == "gdn-tokenizer-vocab 1", path, ": not a gdn tokenizer vocabulary");
-    std::map<std::string, std::string> header;
-    for (std::string l = line(); l != "end"; l = line()) {
-        const size_t sp = l.find(' ');
-        GDN_CHECK(sp != std::string::npos, path, ": bad header line '", l, "'");
-        header[l.substr(0, sp)] = l.substr(sp + 1);
-    }
-    const auto field = [&](const char* key) {
-        const auto it = header.find(key);
-        GDN_CHECK(it != header.end(), path, ": header has no '", key, "'");
-        return it->second;
-    };
-    gdn::io::TokenizerVocab v;
-    v.model = field("model");
-    v.pre = field("pre");
-    v.bos_id = std::stoi(field("bos"));
-    v.eos_id = std::stoi(field("eos"));
-    v.pad_id = std::stoi(field("pad"));
-    const size_t n_tokens = std::stoul(field("tokens"));
-    const size_t n_merges = std::stoul(field("merges"));
-    std::vector<std::string> byte_text;  // [256]
-    for (int b = 0; b < 256; ++b) byte_text.push_back(bytes(varint()));
-    std::vector<std::string> raw(n_tokens);  // NORMAL tokens' bytes
-    v.tokens.resize(n_tokens);
-    v.token_types.resize(n_tokens);
-    for (size_t i = 0; i < n_tokens; ++i) {
-        v.token_types[i] = static_cast<int32_t>(varint());
-        raw[i] = bytes(varint());
-        if (v.token_types[i] == 1) {
-            for (char ch : raw[i]) v.tokens[i] += byte_text[static_cast<uint8_t>(ch)];
-        } else {
-            v.tokens[i] = raw[i];
-        }
-    }
-    v.merges.reserve(n_merges);
-    size_t id = 0;
-    for (size_t m = 0; m < n_merges; ++m) {
-        id += varint();
-        const size_t split = varint();
-        GDN_CHECK(id < n_tokens && split > 0 && split < raw[id].size(), path, ": bad merge ", m);
-        std::string text;
-        for (size_t k = 0; k < raw[id].size(); ++k) {
-            if (k == split) text += ' ';
-            text += byte_text[static_cast<uint8_t>(raw[id][k])];
-        }
-        v.merges.push_back(std::move(text));
-    }
-    GDN_CHECK(pos == data.size(), path, ": ", data.size() - pos, " trailing bytes");
-    return v;
-}
 
 std::string find_vocab(const std::string& given) {
     if (!given.empty()) return given;
@@ -627,7 +532,7 @@ int run(const Args& a) {
     const auto t0 = Clock::now();
     const ModelConfig c = shape_of(a);
     const std::string vocab_path = find_vocab(a.vocab);
-    const gdn::io::TokenizerVocab vocab = read_vocab(vocab_path);
+    const gdn::io::TokenizerVocab vocab = gdn::tools::read_vocab_file(vocab_path).vocab;
     GDN_CHECK(static_cast<int64_t>(vocab.tokens.size()) == c.n_vocab, vocab_path, " has ", vocab.tokens.size(),
               " tokens, the shape's vocabulary is ", c.n_vocab);
     const int n_threads = a.threads > 0 ? a.threads : std::max(1, int(std::thread::hardware_concurrency()));
@@ -670,16 +575,4 @@ int run(const Args& a) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    try {
-        const Args a = parse(argc, argv);
-        if (a.help) {
-            std::fputs(k_usage, stdout);
-            return 0;
-        }
-        return run(a);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "gdn-random-gguf: error: %s\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return gdn::cli::main_with("gdn-random-gguf", k_usage, argc, argv, parse, run); }

@@ -14,6 +14,8 @@
 #include "gdn/core/error.hpp"
 #include "gdn/io/tokenizer.hpp"
 
+#include "../../../tools/vocab_file.hpp"
+
 namespace gdn::test {
 
 inline std::filesystem::path tokenizer_data_dir() {
@@ -38,81 +40,9 @@ inline std::string read_file(const std::filesystem::path& p) {
     return ss.str();
 }
 
-struct VocabFile {
-    io::TokenizerVocab vocab;
-    std::vector<std::string> byte_text;  // [256] GGUF text of each byte, as Python's map wrote it
-};
-
-/// See write_vocab() in tools/make_tokenizer_data.py for the layout.
-inline VocabFile load_vocab_file(const std::filesystem::path& path) {
-    const std::string data = read_file(path);
-    size_t pos = 0;
-    const auto line = [&]() {
-        const size_t e = data.find('\n', pos);
-        GDN_CHECK(e != std::string::npos, path.string(), ": truncated header");
-        std::string l = data.substr(pos, e - pos);
-        pos = e + 1;
-        return l;
-    };
-    const auto varint = [&]() {
-        uint64_t v = 0;
-        for (int shift = 0;; shift += 7) {
-            GDN_CHECK(pos < data.size() && shift < 64, path.string(), ": truncated at byte ", pos);
-            const auto b = static_cast<uint8_t>(data[pos++]);
-            v |= static_cast<uint64_t>(b & 0x7F) << shift;
-            if (!(b & 0x80)) return v;
-        }
-    };
-    const auto bytes = [&](size_t n) {
-        GDN_CHECK(pos + n <= data.size(), path.string(), ": truncated at byte ", pos);
-        std::string s = data.substr(pos, n);
-        pos += n;
-        return s;
-    };
-    GDN_CHECK(line() == "gdn-tokenizer-vocab 1", path.string(), ": not a gdn tokenizer vocab file");
-    std::map<std::string, std::string> header;
-    for (std::string l = line(); l != "end"; l = line()) {
-        const size_t sp = l.find(' ');
-        header[l.substr(0, sp)] = l.substr(sp + 1);
-    }
-    VocabFile out;
-    io::TokenizerVocab& v = out.vocab;
-    v.model = header.at("model");
-    v.pre = header.at("pre");
-    v.bos_id = std::stoi(header.at("bos"));
-    v.eos_id = std::stoi(header.at("eos"));
-    v.pad_id = std::stoi(header.at("pad"));
-    const size_t n_tokens = std::stoul(header.at("tokens"));
-    const size_t n_merges = std::stoul(header.at("merges"));
-    for (int b = 0; b < 256; ++b) out.byte_text.push_back(bytes(varint()));
-    std::vector<std::string> raw(n_tokens);  // NORMAL tokens' bytes
-    v.tokens.resize(n_tokens);
-    v.token_types.resize(n_tokens);
-    for (size_t i = 0; i < n_tokens; ++i) {
-        v.token_types[i] = static_cast<int32_t>(varint());
-        raw[i] = bytes(varint());
-        if (v.token_types[i] == 1) {
-            for (char c : raw[i]) v.tokens[i] += out.byte_text[static_cast<uint8_t>(c)];
-        } else {
-            v.tokens[i] = raw[i];
-        }
-    }
-    v.merges.reserve(n_merges);
-    size_t id = 0;
-    for (size_t m = 0; m < n_merges; ++m) {
-        id += varint();
-        const size_t split = varint();
-        GDN_CHECK(id < n_tokens && split > 0 && split < raw[id].size(), path.string(), ": bad merge ", m);
-        std::string text;
-        for (size_t k = 0; k < raw[id].size(); ++k) {
-            if (k == split) text += ' ';
-            text += out.byte_text[static_cast<uint8_t>(raw[id][k])];
-        }
-        v.merges.push_back(std::move(text));
-    }
-    GDN_CHECK(pos == data.size(), path.string(), ": ", data.size() - pos, " trailing bytes");
-    return out;
-}
+/// The .vocab reader gdn-random-gguf uses too (tools/vocab_file.hpp).
+using tools::VocabFile;
+inline VocabFile load_vocab_file(const std::filesystem::path& path) { return tools::read_vocab_file(path); }
 
 struct TokenizerCase {
     std::string text;
