@@ -57,6 +57,8 @@
 #include "gdn/io/tokenizer.hpp"
 #include "gdn/ref/decoder.hpp"
 
+#include "cli_util.hpp"
+
 #ifndef GDN_WITH_CUDA
 #define GDN_WITH_CUDA 0
 #endif
@@ -114,16 +116,6 @@ int parse_int(std::string_view s, const char* what) {
     return std::stoi(std::string(s));
 }
 
-uint64_t parse_u64(std::string_view s, const char* what) {
-    GDN_CHECK(!s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string_view::npos,
-              what, ": '", s, "' is not a non-negative integer");
-    const std::string str(s);
-    errno = 0;
-    const unsigned long long v = std::strtoull(str.c_str(), nullptr, 10);
-    GDN_CHECK(errno == 0, what, ": '", s, "' does not fit 64 bits");
-    return v;
-}
-
 float parse_float(std::string_view s, const char* what) {
     const std::string str(s);
     char* end = nullptr;
@@ -136,22 +128,18 @@ float parse_float(std::string_view s, const char* what) {
 
 Args parse(int argc, char** argv) {
     Args a;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> std::string_view {
-            GDN_CHECK(i + 1 < argc, arg, " needs a value");
-            return argv[++i];
-        };
+    for (gdn::cli::ArgWalker args(argc, argv); args.next();) {
+        const std::string_view arg = args.arg();
         gdn::io::SamplerOptions& s = a.sampling;
         if (arg == "-h" || arg == "--help") {
             a.help = true;
         } else if (arg == "-m") {
-            a.model = value();
+            a.model = args.value();
         } else if (arg == "-p") {
-            a.prompt = value();
+            a.prompt = args.value();
             a.prompt_given = true;
         } else if (arg == "--tokens") {
-            std::string_view v = value();
+            std::string_view v = args.value();
             a.tokens.clear();
             while (!v.empty()) {
                 const size_t comma = v.find(',');
@@ -160,10 +148,10 @@ Args parse(int argc, char** argv) {
             }
             GDN_CHECK(!a.tokens.empty(), "--tokens: no ids given");
         } else if (arg == "-n") {
-            a.n = parse_int(value(), "-n");
+            a.n = parse_int(args.value(), "-n");
             GDN_CHECK(a.n <= k_max_tokens, "-n: ", a.n, " is more than ", k_max_tokens);
         } else if (arg == "--backend") {
-            a.backend = value();
+            a.backend = args.value();
             GDN_CHECK(a.backend == "auto" || a.backend == "cpu" || a.backend == "cuda", "--backend: '",
                       a.backend, "' is not one of auto, cpu, cuda");
         } else if (arg == "--chat") {
@@ -171,26 +159,26 @@ Args parse(int argc, char** argv) {
         } else if (arg == "--ignore-eos") {
             a.ignore_eos = true;
         } else if (arg == "--temp") {
-            s.temperature = parse_float(value(), "--temp");
+            s.temperature = parse_float(args.value(), "--temp");
             GDN_CHECK(s.temperature >= 0.f, "--temp: ", s.temperature, " is negative (0 is greedy)");
         } else if (arg == "--top-k") {
-            s.top_k = parse_int(value(), "--top-k");
+            s.top_k = parse_int(args.value(), "--top-k");
         } else if (arg == "--top-p") {
-            s.top_p = parse_float(value(), "--top-p");
+            s.top_p = parse_float(args.value(), "--top-p");
             GDN_CHECK(s.top_p > 0.f && s.top_p <= 1.f, "--top-p: ", s.top_p, " is not in (0, 1]");
         } else if (arg == "--min-p") {
-            s.min_p = parse_float(value(), "--min-p");
+            s.min_p = parse_float(args.value(), "--min-p");
             GDN_CHECK(s.min_p >= 0.f && s.min_p <= 1.f, "--min-p: ", s.min_p, " is not in [0, 1]");
         } else if (arg == "--repeat-penalty") {
-            s.repetition_penalty = parse_float(value(), "--repeat-penalty");
+            s.repetition_penalty = parse_float(args.value(), "--repeat-penalty");
             GDN_CHECK(s.repetition_penalty > 0.f, "--repeat-penalty: ", s.repetition_penalty,
                       " is not positive (1 is off)");
         } else if (arg == "--repeat-last-n") {
-            s.repetition_window = parse_int(value(), "--repeat-last-n");
+            s.repetition_window = parse_int(args.value(), "--repeat-last-n");
         } else if (arg == "--seed") {
-            s.seed = parse_u64(value(), "--seed");
+            s.seed = gdn::cli::parse_u64(args.value(), "--seed");
         } else if (arg == "--stop") {
-            const std::string_view v = value();
+            const std::string_view v = args.value();
             GDN_CHECK(!v.empty(), "--stop: the stop string is empty");
             a.stops.emplace_back(v);
         } else {
@@ -623,17 +611,4 @@ int run(const Args& a) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    try {
-        const Args a = parse(argc, argv);
-        if (a.help) {
-            std::fputs(k_usage, stdout);
-            return 0;
-        }
-        return run(a);
-    } catch (const std::exception& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "gdn-generate: error: %s\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return gdn::cli::main_with("gdn-generate", k_usage, argc, argv, parse, run); }

@@ -24,6 +24,8 @@
 #include "gdn/io/qwen35.hpp"
 #include "gdn/ref/decoder.hpp"
 
+#include "cli_util.hpp"
+
 #ifndef GDN_WITH_CUDA
 #define GDN_WITH_CUDA 0
 #endif
@@ -93,27 +95,23 @@ inline std::vector<int32_t> read_token_file(const std::string& path) {
 inline Args parse_args(int argc, const char* const* argv) {
     Args a;
     bool have_tokens = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> std::string_view {
-            GDN_CHECK(i + 1 < argc, arg, " needs a value");
-            return argv[++i];
-        };
+    for (gdn::cli::ArgWalker args(argc, argv); args.next();) {
+        const std::string_view arg = args.arg();
         if (arg == "-h" || arg == "--help") {
             a.help = true;
         } else if (arg == "--tokens" || arg == "--tokens-file") {
             GDN_CHECK(!have_tokens, "give the tokens once (--tokens or --tokens-file)");
             have_tokens = true;
-            const std::string_view v = value();
+            const std::string_view v = args.value();
             a.tokens = arg == "--tokens" ? parse_token_list(v) : read_token_file(std::string(v));
         } else if (arg == "--out") {
-            a.out = value();
+            a.out = args.value();
         } else if (arg == "--backend") {
-            a.backend = value();
+            a.backend = args.value();
             GDN_CHECK(a.backend == "cpu" || a.backend == "cuda", "--backend: '", a.backend,
                       "' is not one of cpu, cuda");
         } else if (arg == "--max-ctx") {
-            a.max_ctx = parse_int(value(), "--max-ctx");
+            a.max_ctx = parse_int(args.value(), "--max-ctx");
             GDN_CHECK(a.max_ctx > 0, "--max-ctx must be positive, got ", a.max_ctx);
         } else if (arg.starts_with("-")) {
             gdn::fail("unknown option '", arg, "' (see --help)");
