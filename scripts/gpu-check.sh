@@ -24,16 +24,23 @@ fi
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 echo "card: ${card:-unknown}   commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
 summary=()
+# The GPU tests run concurrently (one card, 16 host cores: the float64 references dominate
+# their time); each writes its own log and exit code.
+start=$(date +%s)
 for exe in "$build"/tests/gdn_gpu_*; do
   [ -x "$exe" ] || continue
   name=$(basename "$exe")
-  start=$(date +%s)
-  "$exe" > "$out/$name.log" 2>&1
-  rc=$?
+  ( "$exe" > "$out/$name.log" 2>&1; echo $? > "$out/$name.rc" ) &
+done
+wait
+for exe in "$build"/tests/gdn_gpu_*; do
+  [ -x "$exe" ] || continue
+  name=$(basename "$exe")
+  rc=$(cat "$out/$name.rc")
   case $rc in 0) st=passed ;; 77) st=skipped ;; *) st="FAILED($rc)" ;; esac
   summary+=("$(printf '%-28s %-10s %4ss  %s' "$name" "$st" "$(( $(date +%s) - start ))" \
       "$(grep -E 'test cases|assertions' "$out/$name.log" | tail -1)")")
-  [ $rc -ne 0 ] && [ $rc -ne 77 ] && tail -40 "$out/$name.log"
+  [ "$rc" != 0 ] && [ "$rc" != 77 ] && tail -40 "$out/$name.log"
 done
 # Examples on the GPU: gdn-logits against HF's logits, gdn-generate on the built-in model.
 if [ -x "$build/examples/gdn-logits" ]; then
