@@ -1,7 +1,7 @@
 // tests/gpu/deltanet_prefill_test.cu - gdn::kernels::launch_deltanet_prefill (T tokens of one
 // sequence in one call) against
-//   (a) a naive double-precision CPU loop written here from MODEL.md steps 2-6 (the same loop
-//       as tests/gpu/deltanet_step_test.cu's, run token by token; value heads on threads), and
+//   (a) the naive double-precision CPU loop of tests/gpu/deltanet_ref.cuh (MODEL.md steps 2-6,
+//       deltanet_step_test's reference), run token by token; value heads on threads, and
 //   (b) T calls of launch_deltanet_step on the GPU from the same start (y, state, conv ring).
 // Real Qwen3.5 shapes (Hk = 16, Hv = 16 / 32 / 48, dk = dv = 128), both head orders, f32 and bf16
 // state, WHT on and off, T in {1, 63, 64, 65, 300, 2000}, from position 0 with a zero state and
@@ -26,6 +26,7 @@
 
 #include "gdn/kernels/deltanet_prefill.cuh"
 #include "gdn/kernels/deltanet_step.cuh"
+#include "deltanet_ref.cuh"
 #include "gpu_util.cuh"
 
 namespace {
@@ -34,46 +35,7 @@ using gdn::HeadOrder;
 using gdn::kernels::DeltaNetPrefillParams;
 using gdn::kernels::DeltaNetStepParams;
 using gdn::test::DeviceBuffer;
-
-constexpr int kD = 128;  // dk = dv
-constexpr int kTaps = 4;
-
-const char* order_name(HeadOrder o) { return o == HeadOrder::grouped ? "grouped" : "tiled"; }
-
-int key_head(HeadOrder o, int h, int hk, int hv) {
-    return o == HeadOrder::grouped ? h / (hv / hk) : h % hk;
-}
-
-/// The layer's small weights (the GGUF float tensors), as deltanet_step_test.
-struct Layer {
-    int hk, hv;
-    int64_t conv_dim;
-    std::vector<float> conv_w;   // [conv_dim, 4] taps oldest first
-    std::vector<float> dt_bias;  // [Hv]
-    std::vector<float> ssm_a;    // [Hv]
-    std::vector<float> norm_w;   // [dv]
-
-    Layer(int hk_, int hv_, uint64_t seed) : hk(hk_), hv(hv_), conv_dim(int64_t(2 * hk_ + hv_) * kD) {
-        std::mt19937_64 rng(seed);
-        std::uniform_real_distribution<float> u(-1.f, 1.f);
-        conv_w.resize(size_t(conv_dim) * kTaps);
-        for (auto& x : conv_w) x = 0.6f * u(rng);
-        dt_bias.resize(size_t(hv));
-        ssm_a.resize(size_t(hv));
-        for (int h = 0; h < hv; ++h) {
-            dt_bias[size_t(h)] = -3.f + 2.f * u(rng);                  // softplus in ~[0.003, 0.7]
-            ssm_a[size_t(h)] = -std::exp(0.5f + 1.5f * u(rng)) / 2.f;  // -exp(A_log) in ~[-3.7, -0.18]
-        }
-        norm_w.resize(kD);
-        for (auto& x : norm_w) x = 1.f + 0.5f * u(rng);
-    }
-};
-
-/// One sequence's state as the reference keeps it.
-struct RefSeq {
-    std::vector<double> s;     // [Hv, dk, dv]
-    std::vector<double> hist;  // [3, conv_dim] last inputs, oldest first
-};
+using namespace gdn::test::deltanet;  // the reference, Layer, RefSeq, Err
 
 /// T tokens of projection outputs in the decoder's fused row layout
 /// [T, conv_dim + Hv*dv + 2*Hv (+ pad)]: q|k|v, z, b, a.
@@ -119,68 +81,20 @@ Tokens make_tokens(const Layer& L, int n, std::mt19937_64& rng, Inputs kind) {
     return in;
 }
 
-double silu(double x) { return x / (1.0 + std::exp(-x)); }
-
-/// Naive double reference over tokens [t0, t0 + n): conv + silu token by token, then every
+/// The reference (deltanet_ref.cuh) over tokens [t0, t0 + n): conv token by token, then every
 /// value head's recurrence on its own thread (the heads are independent). y [n, Hv*dv].
 void ref_run(const Layer& L, HeadOrder order, RefSeq& st, const Tokens& in, int t0, int n,
              std::vector<double>& y) {
     const int64_t cd = L.conv_dim;
     std::vector<double> u(size_t(n) * size_t(cd));
-    for (int t = 0; t < n; ++t) {
-        const float* qkv = in.qkv(t0 + t);
-        double* ut = &u[size_t(t) * size_t(cd)];
-        for (int64_t c = 0; c < cd; ++c) {
-            const float* w = &L.conv_w[size_t(c * kTaps)];
-            double acc = double(w[3]) * qkv[c];
-            for (int j = 0; j < 3; ++j) acc += double(w[j]) * st.hist[size_t(j * cd + c)];
-            ut[c] = silu(acc);
-            st.hist[size_t(c)] = st.hist[size_t(cd + c)];
-            st.hist[size_t(cd + c)] = st.hist[size_t(2 * cd + c)];
-            st.hist[size_t(2 * cd + c)] = qkv[c];
-        }
-        for (int part = 0; part < 2; ++part) {
-            for (int h = 0; h < L.hk; ++h) {
-                double* x = &ut[size_t((part * L.hk + h) * kD)];
-                double ss = 0;
-                for (int i = 0; i < kD; ++i) ss += x[i] * x[i];
-                const double f = 1.0 / std::sqrt(ss + 1e-6) / (part == 0 ? std::sqrt(double(kD)) : 1.0);
-                for (int i = 0; i < kD; ++i) x[i] *= f;
-            }
-        }
-    }
+    for (int t = 0; t < n; ++t) ref_conv_token(L, st.hist, in.qkv(t0 + t), &u[size_t(t) * size_t(cd)]);
     const size_t ydim = size_t(L.hv) * kD;
     y.assign(size_t(n) * ydim, 0.0);
     auto head = [&](int h) {
-        const int kh = key_head(order, h, L.hk, L.hv);
         double* S = &st.s[size_t(h) * kD * kD];
-        std::vector<double> m(kD), o(kD);
-        for (int t = 0; t < n; ++t) {
-            const double* ut = &u[size_t(t) * size_t(cd)];
-            const double* q = ut + kh * kD;
-            const double* k = ut + (L.hk + kh) * kD;
-            const double* v = ut + 2 * L.hk * kD + h * kD;
-            const double beta = 1.0 / (1.0 + std::exp(-double(in.b(t0 + t)[h])));
-            const double x = double(in.a(t0 + t)[h]) + L.dt_bias[size_t(h)];
-            const double g = double(L.ssm_a[size_t(h)]) * std::log1p(std::exp(x));
-            const double decay = std::exp(g);
-            for (int i = 0; i < kD * kD; ++i) S[i] *= decay;
-            std::fill(m.begin(), m.end(), 0.0);
-            for (int i = 0; i < kD; ++i)
-                for (int j = 0; j < kD; ++j) m[size_t(j)] += S[i * kD + j] * k[i];
-            for (int i = 0; i < kD; ++i)
-                for (int j = 0; j < kD; ++j) S[i * kD + j] += k[i] * beta * (v[j] - m[size_t(j)]);
-            std::fill(o.begin(), o.end(), 0.0);
-            for (int i = 0; i < kD; ++i)
-                for (int j = 0; j < kD; ++j) o[size_t(j)] += S[i * kD + j] * q[i];
-            double ms = 0;
-            for (int j = 0; j < kD; ++j) ms += o[size_t(j)] * o[size_t(j)];
-            const double inv = 1.0 / std::sqrt(ms / kD + 1e-6);
-            const float* z = in.z(t0 + t) + h * kD;
-            double* yt = &y[size_t(t) * ydim + size_t(h) * kD];
-            for (int j = 0; j < kD; ++j)
-                yt[j] = double(L.norm_w[size_t(j)]) * o[size_t(j)] * inv * silu(z[j]);
-        }
+        for (int t = 0; t < n; ++t)
+            ref_head_token(L, order, h, S, &u[size_t(t) * size_t(cd)], in.b(t0 + t)[h], in.a(t0 + t)[h],
+                           in.z(t0 + t) + h * kD, &y[size_t(t) * ydim + size_t(h) * kD]);
     };
     const int n_threads = std::max(1, std::min<int>(L.hv, int(std::thread::hardware_concurrency())));
     std::vector<std::thread> pool;
@@ -190,54 +104,6 @@ void ref_run(const Layer& L, HeadOrder order, RefSeq& st, const Tokens& in, int 
         });
     for (auto& th : pool) th.join();
 }
-
-/// In place: every [dk, dv] head matrix <- H * it over the key index (orthonormal Sylvester
-/// Walsh-Hadamard, its own inverse), by the fast butterfly.
-void rotate_keys(std::vector<double>& s) {
-    const size_t heads = s.size() / (kD * kD);
-    const double scale = 1.0 / std::sqrt(double(kD));
-    for (size_t h = 0; h < heads; ++h) {
-        double* m = &s[h * kD * kD];
-        for (int len = 1; len < kD; len <<= 1)
-            for (int i = 0; i < kD; i += 2 * len)
-                for (int r = i; r < i + len; ++r)
-                    for (int j = 0; j < kD; ++j) {
-                        const double x = m[r * kD + j], y = m[(r + len) * kD + j];
-                        m[r * kD + j] = x + y;
-                        m[(r + len) * kD + j] = x - y;
-                    }
-        for (int i = 0; i < kD * kD; ++i) m[i] *= scale;
-    }
-}
-
-template <class StateT>
-double state_to_double(StateT x) {
-    if constexpr (std::is_same_v<StateT, float>) return x; else return double(__bfloat162float(x));
-}
-template <class StateT>
-StateT float_to_state(float x) {
-    if constexpr (std::is_same_v<StateT, float>) return x; else return __float2bfloat16_rn(x);
-}
-
-/// Max and mean of |got - want| / (|want| + rms(want)); counts non-finite values as failures.
-struct Err {
-    double max = 0, sum = 0;
-    size_t n = 0, non_finite = 0;
-    void add(const double* got, const double* want, size_t len) {
-        double rms = 0;
-        for (size_t i = 0; i < len; ++i) rms += want[i] * want[i];
-        rms = std::sqrt(rms / double(len));
-        for (size_t i = 0; i < len; ++i) {
-            if (!std::isfinite(got[i]) || !std::isfinite(want[i])) { ++non_finite; continue; }
-            const double e = std::fabs(got[i] - want[i]) / (std::fabs(want[i]) + rms + 1e-300);
-            max = std::max(max, e);
-            sum += e;
-            ++n;
-        }
-    }
-    [[nodiscard]] double mean() const { return n ? sum / double(n) : 0.0; }
-    void merge(const Err& o) { max = std::max(max, o.max); sum += o.sum; n += o.n; non_finite += o.non_finite; }
-};
 
 /// Per-row error of y [T, ydim] (got with row stride `stride`) against want [T, ydim].
 Err rows_err(const std::vector<float>& got, int64_t stride, const std::vector<double>& want,
@@ -678,53 +544,23 @@ TEST_CASE("deltanet_prefill launcher rejects bad arguments", "[deltanet_prefill]
     const DeviceLayer dl(L);
     const DeviceTokens dt(in, false);
     Variant<float, false> v(L, HeadOrder::tiled, init, 3, 8, dl, dt, 0, 0);
-    using Catch::Matchers::Contains;
-    auto launch = [](const DeltaNetPrefillParams<float>& p) {
-        gdn::kernels::launch_deltanet_prefill<float>(p, nullptr);
-    };
-    DeltaNetPrefillParams<float> p = v.pp;
-    p.n_tok = 0;
-    CHECK_THROWS_WITH(launch(p), Contains("n_tok"));
-    p = v.pp;
-    p.n_v_heads = 24;
-    CHECK_THROWS_WITH(launch(p), Contains("not a multiple of Hk"));
-    p = v.pp;
-    p.d_k = 64;
-    CHECK_THROWS_WITH(launch(p), Contains("dk=dv=128"));
-    p = v.pp;
-    p.d_v = 256;
-    CHECK_THROWS_WITH(launch(p), Contains("dk=dv=128"));
-    p = v.pp;
-    p.state = nullptr;
-    CHECK_THROWS_WITH(launch(p), Contains("state is null"));
-    p = v.pp;
-    p.workspace = nullptr;
-    CHECK_THROWS_WITH(launch(p), Contains("workspace is null"));
-    p = v.pp;
-    p.pos = nullptr;
-    CHECK_THROWS_WITH(launch(p), Contains("pos is null"));
-    p = v.pp;
-    p.qkv = p.qkv + 1;
-    CHECK_THROWS_WITH(launch(p), Contains("qkv must be 16-byte aligned"));
-    p = v.pp;
-    p.workspace = static_cast<char*>(p.workspace) + 8;
-    CHECK_THROWS_WITH(launch(p), Contains("workspace must be 16-byte aligned"));
-    p = v.pp;
-    p.qkv_stride = L.conv_dim + 2;
-    CHECK_THROWS_WITH(launch(p), Contains("qkv_stride"));
-    p = v.pp;
-    p.z_stride = 5;
-    CHECK_THROWS_WITH(launch(p), Contains("z_stride"));
-    p = v.pp;
-    p.slice = 8;
-    CHECK_THROWS_WITH(launch(p), Contains("slice must be"));
-    p = v.pp;
-    p.slice = 32;
-    p.scan_threads = 128;
-    CHECK_THROWS_WITH(launch(p), Contains("scan_threads must be"));
-    p = v.pp;
-    p.norm_eps = 0.f;
-    CHECK_THROWS_WITH(launch(p), Contains("norm_eps"));
+    using P = DeltaNetPrefillParams<float>;
+    auto launch = [](const P& p) { gdn::kernels::launch_deltanet_prefill<float>(p, nullptr); };
+    const gdn::test::RejectCheck reject{v.pp, launch};
+    reject([](P& p) { p.n_tok = 0; }, "n_tok");
+    reject([](P& p) { p.n_v_heads = 24; }, "not a multiple of Hk");
+    reject([](P& p) { p.d_k = 64; }, "dk=dv=128");
+    reject([](P& p) { p.d_v = 256; }, "dk=dv=128");
+    reject([](P& p) { p.state = nullptr; }, "state is null");
+    reject([](P& p) { p.workspace = nullptr; }, "workspace is null");
+    reject([](P& p) { p.pos = nullptr; }, "pos is null");
+    reject([](P& p) { p.qkv = p.qkv + 1; }, "qkv must be 16-byte aligned");
+    reject([](P& p) { p.workspace = static_cast<char*>(p.workspace) + 8; }, "workspace must be 16-byte aligned");
+    reject([&](P& p) { p.qkv_stride = L.conv_dim + 2; }, "qkv_stride");
+    reject([](P& p) { p.z_stride = 5; }, "z_stride");
+    reject([](P& p) { p.slice = 8; }, "slice must be");
+    reject([](P& p) { p.slice = 32; p.scan_threads = 128; }, "scan_threads must be");
+    reject([](P& p) { p.norm_eps = 0.f; }, "norm_eps");
     CHECK(gdn::kernels::deltanet_prefill_workspace_bytes(0, 16, 16, 128, 128) == 0);
     // T = 65 pads to 128 tokens: q|k|v rows, g and beta, Tinv and M per chunk (6144 = conv_dim).
     CHECK(gdn::kernels::deltanet_prefill_workspace_bytes(65, 16, 16, 128, 128) >=

@@ -1,6 +1,6 @@
 // tests/gpu/deltanet_step_test.cu - gdn::kernels::deltanet_step against a naive double-precision
-// CPU loop written here from MODEL.md steps 2-6 (HF torch_recurrent_gated_delta_rule): conv +
-// silu, L2 norms, gates, delta rule, gated RMSNorm. Random inputs of real Qwen3.5 shapes
+// CPU loop from MODEL.md steps 2-6 (HF torch_recurrent_gated_delta_rule; tests/gpu/deltanet_ref.cuh):
+// conv + silu, L2 norms, gates, delta rule, gated RMSNorm. Random inputs of real Qwen3.5 shapes
 // (dk = dv = 128), random initial recurrent and conv states, positions that differ per sequence.
 //
 // Errors are measured as |gpu - ref| / (|ref| + rms(ref)) (rms over the compared vector), so
@@ -20,6 +20,7 @@
 #include <cuda_runtime.h>
 
 #include "gdn/kernels/deltanet_step.cuh"
+#include "deltanet_ref.cuh"
 #include "gpu_util.cuh"
 
 namespace {
@@ -27,46 +28,7 @@ namespace {
 using gdn::HeadOrder;
 using gdn::kernels::DeltaNetStepParams;
 using gdn::test::DeviceBuffer;
-
-constexpr int kD = 128;  // dk = dv
-constexpr int kTaps = 4;
-
-const char* order_name(HeadOrder o) { return o == HeadOrder::grouped ? "grouped" : "tiled"; }
-
-int key_head(HeadOrder o, int h, int hk, int hv) {
-    return o == HeadOrder::grouped ? h / (hv / hk) : h % hk;
-}
-
-/// The layer's small weights (the GGUF float tensors).
-struct Layer {
-    int hk, hv;
-    int64_t conv_dim;
-    std::vector<float> conv_w;   // [conv_dim, 4] taps oldest first
-    std::vector<float> dt_bias;  // [Hv]
-    std::vector<float> ssm_a;    // [Hv]
-    std::vector<float> norm_w;   // [dv]
-
-    Layer(int hk_, int hv_, uint64_t seed) : hk(hk_), hv(hv_), conv_dim(int64_t(2 * hk_ + hv_) * kD) {
-        std::mt19937_64 rng(seed);
-        std::uniform_real_distribution<float> u(-1.f, 1.f);
-        conv_w.resize(size_t(conv_dim) * kTaps);
-        for (auto& x : conv_w) x = 0.6f * u(rng);
-        dt_bias.resize(size_t(hv));
-        ssm_a.resize(size_t(hv));
-        for (int h = 0; h < hv; ++h) {
-            dt_bias[size_t(h)] = -3.f + 2.f * u(rng);                  // softplus in ~[0.003, 0.7]
-            ssm_a[size_t(h)] = -std::exp(0.5f + 1.5f * u(rng)) / 2.f;  // -exp(A_log) in ~[-3.7, -0.18]
-        }
-        norm_w.resize(kD);
-        for (auto& x : norm_w) x = 1.f + 0.5f * u(rng);
-    }
-};
-
-/// One sequence's state as the naive reference keeps it.
-struct RefSeq {
-    std::vector<double> s;     // [Hv, dk, dv]
-    std::vector<double> hist;  // [3, conv_dim] last inputs, oldest first
-};
+using namespace gdn::test::deltanet;  // the reference, Layer, RefSeq, Err
 
 /// Per step, per sequence inputs: the projection outputs.
 struct StepInputs {
@@ -86,111 +48,6 @@ StepInputs random_inputs(const Layer& L, int n_seq, std::mt19937_64& rng) {
     for (auto& x : in.a) x = u(rng);
     return in;
 }
-
-double silu(double x) { return x / (1.0 + std::exp(-x)); }
-
-/// Naive reference: one step of one sequence, y [Hv*dv].
-void ref_step(const Layer& L, HeadOrder order, RefSeq& st, const float* qkv, const float* z,
-              const float* b, const float* a, double* y) {
-    const int64_t cd = L.conv_dim;
-    std::vector<double> u(static_cast<size_t>(cd));
-    for (int64_t c = 0; c < cd; ++c) {
-        const float* w = &L.conv_w[size_t(c * kTaps)];
-        double acc = double(w[3]) * qkv[c];
-        for (int j = 0; j < 3; ++j) acc += double(w[j]) * st.hist[size_t(j * cd + c)];
-        u[size_t(c)] = silu(acc);
-        st.hist[size_t(c)] = st.hist[size_t(cd + c)];
-        st.hist[size_t(cd + c)] = st.hist[size_t(2 * cd + c)];
-        st.hist[size_t(2 * cd + c)] = qkv[c];
-    }
-    // L2 norms of every q and k head, q / sqrt(dk)
-    for (int part = 0; part < 2; ++part) {
-        for (int h = 0; h < L.hk; ++h) {
-            double* x = &u[size_t((part * L.hk + h) * kD)];
-            double ss = 0;
-            for (int i = 0; i < kD; ++i) ss += x[i] * x[i];
-            const double f = 1.0 / std::sqrt(ss + 1e-6) / (part == 0 ? std::sqrt(double(kD)) : 1.0);
-            for (int i = 0; i < kD; ++i) x[i] *= f;
-        }
-    }
-    std::vector<double> m(kD), o(kD);
-    for (int h = 0; h < L.hv; ++h) {
-        const int kh = key_head(order, h, L.hk, L.hv);
-        const double* q = &u[size_t(kh * kD)];
-        const double* k = &u[size_t((L.hk + kh) * kD)];
-        const double* v = &u[size_t((2 * L.hk) * kD + h * kD)];
-        const double beta = 1.0 / (1.0 + std::exp(-double(b[h])));
-        const double x = double(a[h]) + L.dt_bias[size_t(h)];
-        const double g = double(L.ssm_a[size_t(h)]) * std::log1p(std::exp(x));
-        double* S = &st.s[size_t(h) * kD * kD];
-        for (int i = 0; i < kD * kD; ++i) S[i] *= std::exp(g);
-        std::fill(m.begin(), m.end(), 0.0);
-        for (int i = 0; i < kD; ++i)
-            for (int j = 0; j < kD; ++j) m[size_t(j)] += S[i * kD + j] * k[i];
-        for (int i = 0; i < kD; ++i)
-            for (int j = 0; j < kD; ++j) S[i * kD + j] += k[i] * beta * (v[j] - m[size_t(j)]);
-        std::fill(o.begin(), o.end(), 0.0);
-        for (int i = 0; i < kD; ++i)
-            for (int j = 0; j < kD; ++j) o[size_t(j)] += S[i * kD + j] * q[i];
-        double ms = 0;
-        for (int j = 0; j < kD; ++j) ms += o[size_t(j)] * o[size_t(j)];
-        const double inv = 1.0 / std::sqrt(ms / kD + 1e-6);
-        for (int j = 0; j < kD; ++j)
-            y[h * kD + j] = double(L.norm_w[size_t(j)]) * o[size_t(j)] * inv * silu(z[h * kD + j]);
-    }
-}
-
-/// Orthonormal Hadamard matrix entry (Sylvester order), for rotating states on the host.
-double hadamard(int i, int j) {
-    return (__builtin_popcount(unsigned(i & j)) & 1 ? -1.0 : 1.0) / std::sqrt(double(kD));
-}
-
-/// out[h] = H in[h] over the key index, for every [dk, dv] head matrix (H is its own inverse).
-std::vector<double> rotate_keys(const std::vector<double>& in) {
-    std::vector<double> out(in.size(), 0.0);
-    const size_t heads = in.size() / (kD * kD);
-    std::vector<double> H(kD * kD);
-    for (int i = 0; i < kD; ++i)
-        for (int l = 0; l < kD; ++l) H[size_t(i * kD + l)] = hadamard(i, l);
-    for (size_t h = 0; h < heads; ++h) {
-        const double* s = &in[h * kD * kD];
-        double* r = &out[h * kD * kD];
-        for (int i = 0; i < kD; ++i)
-            for (int l = 0; l < kD; ++l) {
-                const double hil = H[size_t(i * kD + l)];
-                for (int j = 0; j < kD; ++j) r[i * kD + j] += hil * s[l * kD + j];
-            }
-    }
-    return out;
-}
-
-template <class StateT>
-float state_to_float(StateT x) {
-    if constexpr (std::is_same_v<StateT, float>) return x; else return __bfloat162float(x);
-}
-template <class StateT>
-StateT float_to_state(float x) {
-    if constexpr (std::is_same_v<StateT, float>) return x; else return __float2bfloat16_rn(x);
-}
-
-/// Max and mean of |got - want| / (|want| + rms(want)); counts non-finite values as failures.
-struct Err {
-    double max = 0, sum = 0;
-    size_t n = 0, non_finite = 0;
-    void add(const std::vector<float>& got, const std::vector<double>& want) {
-        double rms = 0;
-        for (double w : want) rms += w * w;
-        rms = std::sqrt(rms / double(want.size()));
-        for (size_t i = 0; i < got.size(); ++i) {
-            if (!std::isfinite(got[i])) { ++non_finite; continue; }
-            const double e = std::fabs(double(got[i]) - want[i]) / (std::fabs(want[i]) + rms);
-            max = std::max(max, e);
-            sum += e;
-            ++n;
-        }
-    }
-    [[nodiscard]] double mean() const { return n ? sum / double(n) : 0.0; }
-};
 
 /// Device-side inputs shared by every kernel variant run in lockstep.
 struct DeviceInputs {
@@ -226,7 +83,8 @@ struct GpuLayer {
             for (size_t i = 0; i < hist.size(); ++i) hist[i] = float(init[size_t(s)].hist[i]);
             gdn::kernels::conv_ring_from_history(hist.data(), cd, pos0[size_t(s)],
                                                  &ring_h[size_t(s) * kTaps * cd]);
-            const std::vector<double> s0 = UseWHT ? rotate_keys(init[size_t(s)].s) : init[size_t(s)].s;
+            std::vector<double> s0 = init[size_t(s)].s;
+            if (UseWHT) rotate_keys(s0);
             for (size_t i = 0; i < s0.size(); ++i)
                 state_h[size_t(s) * s0.size() + i] = float_to_state<StateT>(float(s0[i]));
         }
@@ -256,8 +114,9 @@ struct GpuLayer {
     std::vector<double> state_of(const std::vector<StateT>& all, int s) const {
         const size_t per = size_t(L.hv) * kD * kD;
         std::vector<double> out(per);
-        for (size_t i = 0; i < per; ++i) out[i] = state_to_float<StateT>(all[size_t(s) * per + i]);
-        return UseWHT ? rotate_keys(out) : out;
+        for (size_t i = 0; i < per; ++i) out[i] = state_to_double<StateT>(all[size_t(s) * per + i]);
+        if (UseWHT) rotate_keys(out);
+        return out;
     }
 };
 
@@ -512,31 +371,17 @@ TEST_CASE("deltanet_step launcher rejects bad arguments", "[deltanet_step]") {
     const std::vector<RefSeq> init = random_init(L, 2, rng, false);
     DeviceInputs din(L, 2);
     GpuLayer<float, false> gpu(L, HeadOrder::tiled, 2, init, {0, 0}, din);
+    using P = DeltaNetStepParams<float>;
+    auto launch = [](const P& p) { gdn::kernels::launch_deltanet_step<float, false>(p, nullptr); };
+    const gdn::test::RejectCheck reject{gpu.p, launch};
+    reject([](P& p) { p.n_v_heads = 24; }, "not a multiple of Hk");
+    reject([](P& p) { p.d_k = 64; }, "dk=dv=128");
+    reject([](P& p) { p.state = nullptr; }, "state is null");
+    reject([](P& p) { p.qkv = p.qkv + 1; }, "qkv must be 16-byte aligned");
+    reject([](P& p) { p.z_stride = 5; }, "z_stride");
+    reject([](P& p) { p.split = 3; }, "split must be");
+    reject([](P& p) { p.n_seq = 0; }, "n_seq");
     using Catch::Matchers::Contains;
-    auto launch = [](const DeltaNetStepParams<float>& p) {
-        gdn::kernels::launch_deltanet_step<float, false>(p, nullptr);
-    };
-    DeltaNetStepParams<float> p = gpu.p;
-    p.n_v_heads = 24;
-    CHECK_THROWS_WITH(launch(p), Contains("not a multiple of Hk"));
-    p = gpu.p;
-    p.d_k = 64;
-    CHECK_THROWS_WITH(launch(p), Contains("dk=dv=128"));
-    p = gpu.p;
-    p.state = nullptr;
-    CHECK_THROWS_WITH(launch(p), Contains("state is null"));
-    p = gpu.p;
-    p.qkv = p.qkv + 1;
-    CHECK_THROWS_WITH(launch(p), Contains("qkv must be 16-byte aligned"));
-    p = gpu.p;
-    p.z_stride = 5;
-    CHECK_THROWS_WITH(launch(p), Contains("z_stride"));
-    p = gpu.p;
-    p.split = 3;
-    CHECK_THROWS_WITH(launch(p), Contains("split must be"));
-    p = gpu.p;
-    p.n_seq = 0;
-    CHECK_THROWS_WITH(launch(p), Contains("n_seq"));
     std::vector<float> hist(static_cast<size_t>(3 * L.conv_dim)), ring(size_t(4 * L.conv_dim));
     CHECK_THROWS_WITH(gdn::kernels::conv_ring_from_history(hist.data(), L.conv_dim, -1, ring.data()),
                       Contains("pos must be >= 0"));

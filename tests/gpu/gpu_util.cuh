@@ -1,6 +1,8 @@
 // tests/gpu/gpu_util.cuh - small helpers shared by the GPU tests: an RAII device buffer,
-// deterministic random fills, NaN poisoning and error reports.
+// deterministic random fills, NaN poisoning, error reports and launcher argument checks.
 #pragma once
+
+#include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -98,5 +100,23 @@ inline ErrorStats compare(const std::vector<float>& got, const std::vector<doubl
     }
     return s;
 }
+
+/// A launcher's argument checks: reject(edit, needle) CHECKs that launching a copy of the
+/// valid parameters `good`, changed by edit, throws an error whose message contains needle.
+///   const RejectCheck reject{good_params, [](const Params& p) { launch_x(p, nullptr); }};
+///   reject([](Params& p) { p.n_tok = 0; }, "n_tok");
+template <class Params, class Launch>
+struct RejectCheck {
+    Params good;
+    Launch launch;
+    template <class Edit>
+    void operator()(Edit&& edit, const char* needle) const {
+        Params p = good;
+        edit(p);
+        CHECK_THROWS_WITH(launch(p), Catch::Matchers::Contains(needle));
+    }
+};
+template <class Params, class Launch>
+RejectCheck(Params, Launch) -> RejectCheck<Params, Launch>;
 
 }  // namespace gdn::test
