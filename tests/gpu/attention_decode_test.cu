@@ -23,6 +23,7 @@
 #include "gdn/quant/wht.hpp"
 #include "gdn/ref/attention.hpp"
 #include "gdn/ref/norm.hpp"
+#include "attention_ref.cuh"
 #include "gpu_util.cuh"
 
 namespace {
@@ -30,7 +31,7 @@ namespace {
 using gdn::kernels::AttentionDecodeParams;
 using gdn::kernels::KvRotation;
 using gdn::test::DeviceBuffer;
-constexpr int kHd = 256;
+using namespace gdn::test::attention;  // kHd, kv_name, dequant_row, attend_f64
 
 // Tight: the kernel against the float64 loop over its own stored K/V.
 constexpr double kTolOwn = 2e-4;
@@ -46,32 +47,6 @@ constexpr double tol_exact() {
     if constexpr (std::is_same_v<Kv, gdn::f16>) return 4e-3;
     else if constexpr (std::is_same_v<Kv, gdn::q8_0>) return 6e-2;
     else return 0.5;
-}
-
-template <class Kv>
-const char* kv_name() {
-    if constexpr (std::is_same_v<Kv, gdn::f16>) return "f16";
-    else if constexpr (std::is_same_v<Kv, gdn::q8_0>) return "q8_0";
-    else return "q4_0";
-}
-
-/// Host copy of one stored [hd] row, dequantised.
-template <class Kv>
-void dequant_row(const uint8_t* row, float* out) {
-    if constexpr (std::is_same_v<Kv, gdn::f16>) {
-        for (int i = 0; i < kHd; ++i) {
-            uint16_t h;
-            std::memcpy(&h, row + 2 * i, 2);
-            out[i] = gdn::quant::f16_to_f32(h);
-        }
-    } else {
-        using Block = typename Kv::block_type;
-        for (int b = 0; b < kHd / 32; ++b) {
-            Block blk;
-            std::memcpy(&blk, row + sizeof(Block) * b, sizeof(Block));
-            gdn::quant::dequantize(blk, out + 32 * b);
-        }
-    }
 }
 
 struct NormErr {
@@ -197,7 +172,7 @@ void run_case(const Case& cs) {
         const std::vector<uint8_t> kc = d_kc.download(), vc = d_vc.download();
         NormErr e_exact, e_own;
         std::vector<float> krow(kHd), vrow(kHd), qw(kHd);
-        std::vector<double> sc, acc(kHd);
+        std::vector<double> want(kHd);
         for (int s = 0; s < S; ++s) {
             std::vector<float> qg(q.begin() + size_t(s) * 2 * H * kHd,
                                   q.begin() + size_t(s + 1) * 2 * H * kHd);
@@ -210,34 +185,17 @@ void run_case(const Case& cs) {
             for (int i = 0; i < H * kHd; ++i) e_exact.add(out[size_t(s) * H * kHd + i], y[i]);
 
             // (b): qg now holds the normed, rotated queries (and the gates).
-            sc.assign(size_t(pos[s]) + 1, 0.0);
             for (int h = 0; h < H; ++h) {
                 const int kvh = h / G;
                 std::copy_n(qg.data() + size_t(h) * 2 * kHd, kHd, qw.data());
                 if constexpr (Rot == KvRotation::wht) gdn::quant::wht<kHd>(qw.data());
-                double mx = -INFINITY;
-                for (int t = 0; t <= pos[s]; ++t) {
-                    const size_t r = (size_t(s) * max_ctx + t) * Hkv + kvh;
-                    dequant_row<Kv>(kc.data() + r * row_bytes, krow.data());
-                    double d = 0;
-                    for (int i = 0; i < kHd; ++i) d += double(qw[i]) * krow[i];
-                    sc[t] = d / 16.0;
-                    mx = std::max(mx, sc[t]);
-                }
-                double den = 0;
-                std::fill(acc.begin(), acc.end(), 0.0);
-                for (int t = 0; t <= pos[s]; ++t) {
-                    const double w = std::exp(sc[t] - mx);
-                    den += w;
-                    const size_t r = (size_t(s) * max_ctx + t) * Hkv + kvh;
-                    dequant_row<Kv>(vc.data() + r * row_bytes, vrow.data());
-                    for (int i = 0; i < kHd; ++i) acc[i] += w * vrow[i];
-                }
-                for (int i = 0; i < kHd; ++i) {
-                    const double gate = qg[size_t(h) * 2 * kHd + kHd + i];
-                    const double want = acc[i] / den / (1.0 + std::exp(-gate));
-                    e_own.add(out[(size_t(s) * H + h) * kHd + i], want);
-                }
+                const auto row = [&](int t) { return (size_t(s) * max_ctx + t) * Hkv + kvh; };
+                attend_f64(
+                    qw.data(), pos[s],
+                    [&](int t) { dequant_row<Kv>(kc.data() + row(t) * row_bytes, krow.data()); return krow.data(); },
+                    [&](int t) { dequant_row<Kv>(vc.data() + row(t) * row_bytes, vrow.data()); return vrow.data(); },
+                    qg.data() + size_t(h) * 2 * kHd + kHd, want.data());
+                for (int i = 0; i < kHd; ++i) e_own.add(out[(size_t(s) * H + h) * kHd + i], want[i]);
             }
         }
         worst_exact.max_err = std::max(worst_exact.max_err, e_exact.rel());
@@ -489,11 +447,7 @@ TEST_CASE("attention decode: bad arguments raise gdn::Error", "[attention]") {
     auto launch = [](const AttentionDecodeParams& q) {
         gdn::kernels::launch_attention_decode<64, gdn::f16>(q, nullptr);
     };
-    auto bad = [&](auto edit, const char* needle) {
-        AttentionDecodeParams q = p;
-        edit(q);
-        CHECK_THROWS_WITH(launch(q), Catch::Matchers::Contains(needle));
-    };
+    const gdn::test::RejectCheck bad{p, launch};
     bad([](AttentionDecodeParams& q) { q.k_cache = nullptr; }, "null");
     bad([](AttentionDecodeParams& q) { q.head_dim = 128; }, "head_dim 128");
     bad([](AttentionDecodeParams& q) { q.n_head = 12; q.n_head_kv = 4; }, "group size");

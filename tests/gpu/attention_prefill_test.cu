@@ -26,6 +26,7 @@
 #include "gdn/quant/wht.hpp"
 #include "gdn/ref/attention.hpp"
 #include "gdn/ref/norm.hpp"
+#include "attention_ref.cuh"
 #include "gpu_util.cuh"
 
 namespace {
@@ -34,7 +35,7 @@ using gdn::kernels::AttentionDecodeParams;
 using gdn::kernels::AttentionPrefillParams;
 using gdn::kernels::KvRotation;
 using gdn::test::DeviceBuffer;
-constexpr int kHd = 256;
+using namespace gdn::test::attention;  // kHd, kv_name, dequant_row, attend_f64
 constexpr int kW = 64;  // FAWindow of the decode launches the prefill is compared with
 
 // Prefill against decode: the same float32 cache rows and queries, only the summation
@@ -42,13 +43,6 @@ constexpr int kW = 64;  // FAWindow of the decode launches the prefill is compar
 constexpr double kTolDecode = 1e-4;
 // Against the float64 loop over the stored K/V: the decode test's tight tolerance.
 constexpr double kTolOwn = 2e-4;
-
-template <class Kv>
-const char* kv_name() {
-    if constexpr (std::is_same_v<Kv, gdn::f16>) return "f16";
-    else if constexpr (std::is_same_v<Kv, gdn::q8_0>) return "q8_0";
-    else return "q4_0";
-}
 
 /// n floats uniform in [lo, hi) (splitmix64; the inputs are tens of millions of floats).
 std::vector<float> fast_random(size_t n, uint64_t seed, float lo, float hi) {
@@ -63,25 +57,6 @@ std::vector<float> fast_random(size_t n, uint64_t seed, float lo, float hi) {
         x = lo + (hi - lo) * (static_cast<float>(z >> 40) * (1.0f / 16777216.0f));
     }
     return v;
-}
-
-/// Host copy of one stored [hd] row, dequantised.
-template <class Kv>
-void dequant_row(const uint8_t* row, float* out) {
-    if constexpr (std::is_same_v<Kv, gdn::f16>) {
-        for (int i = 0; i < kHd; ++i) {
-            uint16_t h;
-            std::memcpy(&h, row + 2 * i, 2);
-            out[i] = gdn::quant::f16_to_f32(h);
-        }
-    } else {
-        using Block = typename Kv::block_type;
-        for (int b = 0; b < kHd / 32; ++b) {
-            Block blk;
-            std::memcpy(&blk, row + sizeof(Block) * b, sizeof(Block));
-            gdn::quant::dequantize(blk, out + 32 * b);
-        }
-    }
 }
 
 struct Shape {
@@ -276,7 +251,7 @@ bool run_prefill(Rig<Kv, Rot>& rig, int pos0, int n, uint64_t seed) {
     double worst_own = 0;
     int worst_own_tok = 0;
     std::vector<float> qh(kHd);
-    std::vector<double> sc(static_cast<size_t>(n_keys)), acc(kHd);
+    std::vector<double> want(kHd);
     for (int t : toks) {
         const int pos = pos0 + t;
         double err = 0, scale = 0;
@@ -286,28 +261,13 @@ bool run_prefill(Rig<Kv, Rot>& rig, int pos0, int n, uint64_t seed) {
             gdn::ref::rms_norm(std::span<const float>(qsrc, kHd), rig.qn, 1e-6f, qh);
             gdn::ref::rope_neox(qh, 64, 1e7f, pos);
             if constexpr (Rot == KvRotation::wht) gdn::quant::wht<kHd>(qh.data());
-            double mx = -INFINITY;
-            for (int j = 0; j <= pos; ++j) {
-                const float* kr = kf.data() + (size_t(j) * Hkv + kvh) * kHd;
-                double d = 0;
-                for (int i = 0; i < kHd; ++i) d += double(qh[size_t(i)]) * kr[i];
-                sc[size_t(j)] = d / 16.0;
-                mx = std::max(mx, sc[size_t(j)]);
-            }
-            double den = 0;
-            std::fill(acc.begin(), acc.end(), 0.0);
-            for (int j = 0; j <= pos; ++j) {
-                const double w = std::exp(sc[size_t(j)] - mx);
-                den += w;
-                const float* vr = vf.data() + (size_t(j) * Hkv + kvh) * kHd;
-                for (int i = 0; i < kHd; ++i) acc[size_t(i)] += w * vr[i];
-            }
+            attend_f64(
+                qh.data(), pos, [&](int j) { return kf.data() + (size_t(j) * Hkv + kvh) * kHd; },
+                [&](int j) { return vf.data() + (size_t(j) * Hkv + kvh) * kHd; }, qsrc + kHd, want.data());
             for (int i = 0; i < kHd; ++i) {
-                const double gate = qsrc[kHd + i];
-                const double want = acc[size_t(i)] / den / (1.0 + std::exp(-gate));
                 const float got = out[size_t(t) * per_tok + size_t(h) * kHd + size_t(i)];
-                err = std::max(err, std::isfinite(got) ? std::fabs(double(got) - want) : INFINITY);
-                scale = std::max(scale, std::fabs(want));
+                err = std::max(err, std::isfinite(got) ? std::fabs(double(got) - want[size_t(i)]) : INFINITY);
+                scale = std::max(scale, std::fabs(want[size_t(i)]));
             }
         }
         const double e = err / scale;
@@ -480,11 +440,7 @@ TEST_CASE("attention prefill: bad arguments raise gdn::Error", "[attention_prefi
     auto launch = [](const AttentionPrefillParams& q) {
         gdn::kernels::launch_attention_prefill<gdn::f16, KvRotation::none>(q, nullptr);
     };
-    auto bad = [&](auto edit, const char* needle) {
-        AttentionPrefillParams q = p;
-        edit(q);
-        CHECK_THROWS_WITH(launch(q), Catch::Matchers::Contains(needle));
-    };
+    const gdn::test::RejectCheck bad{p, launch};
     bad([](AttentionPrefillParams& q) { q.k_cache = nullptr; }, "null");
     bad([](AttentionPrefillParams& q) { q.workspace = nullptr; }, "null");
     bad([](AttentionPrefillParams& q) { q.workspace = static_cast<char*>(q.workspace) + 4; }, "16-byte");
