@@ -16,125 +16,23 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "gdn/kernels/gemm.cuh"
 #include "gdn/kernels/gemv.cuh"
 #include "gdn/quant/dispatch.hpp"
-#include "gdn/quant/half.hpp"
-#include "gdn/quant/quantize.hpp"
 #include "gpu_util.cuh"
+#include "matmul_ref.cuh"
 
 namespace {
 
 using gdn::DType;
-using gdn::test::DeviceBuffer;
+using namespace gdn::test;  // DeviceBuffer, compare, the float64 reference of matmul_ref.cuh
 
 constexpr double k_tol = 2e-3;
 
-// Host copy of a random [rows, cols] matrix of type t, as GGUF bytes.
-std::vector<std::byte> random_matrix(DType t, int64_t rows, int64_t cols, uint64_t seed) {
-    const int64_t rb = gdn::dtype_row_bytes(t, cols);
-    std::vector<std::byte> bytes(static_cast<size_t>(rb * rows));
-    std::mt19937_64 rng(seed);
-    if (t == DType::q4_k || t == DType::q6_k) {
-        // every bit pattern of quants and sub-block scales is a valid block; only the f16
-        // super-block scales are chosen, to stay finite and of a realistic size
-        for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-            const uint64_t r = rng();
-            std::memcpy(&bytes[i], &r, 8);
-        }
-        std::uniform_real_distribution<float> d(1e-3f, 1e-2f);
-        const int64_t bb = gdn::dtype_traits(t).block_bytes;
-        for (int64_t off = 0; off < static_cast<int64_t>(bytes.size()); off += bb) {
-            const uint16_t h0 = gdn::quant::f32_to_f16(d(rng)), h1 = gdn::quant::f32_to_f16(d(rng));
-            if (t == DType::q4_k) {
-                std::memcpy(&bytes[off], &h0, 2);
-                std::memcpy(&bytes[off + 2], &h1, 2);
-            } else {
-                std::memcpy(&bytes[off + 208], &h0, 2);
-            }
-        }
-        return bytes;
-    }
-    std::uniform_real_distribution<float> u(-1.f, 1.f);
-    std::vector<float> row(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-        for (auto& v : row) v = u(rng);
-        gdn::quant::quantize_row(t, row.data(), bytes.data() + r * rb, cols);
-    }
-    return bytes;
-}
-
-// Exact products of the selected rows with every token row of x, and their error scale
-// sum |w| |x|: dot[tok * n_sel + j] for row sel[j]. Rows split over host threads.
-struct Products {
-    std::vector<double> dot, scale;
-};
-
-Products reference_products(DType t, const std::vector<std::byte>& w, const std::vector<int64_t>& sel, int64_t cols,
-                            const std::vector<double>& x, int n_tok) {
-    const size_t n_sel = sel.size();
-    Products p;
-    p.dot.assign(n_sel * n_tok, 0.0);
-    p.scale.assign(n_sel * n_tok, 0.0);
-    const int64_t rb = gdn::dtype_row_bytes(t, cols);
-    const unsigned n_threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
-    auto work = [&](unsigned id) {
-        std::vector<float> wr(static_cast<size_t>(cols));
-        for (size_t j = id; j < n_sel; j += n_threads) {
-            gdn::dequantize_row(t, w.data() + sel[j] * rb, wr.data(), cols);
-            for (int s = 0; s < n_tok; ++s) {
-                double d = 0, a = 0;
-                const double* xs = x.data() + static_cast<int64_t>(s) * cols;
-                for (int64_t c = 0; c < cols; ++c) {
-                    const double pr = double(wr[c]) * xs[c];
-                    d += pr;
-                    a += std::fabs(pr);
-                }
-                p.dot[s * n_sel + j] = d;
-                p.scale[s * n_sel + j] = a;
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned i = 0; i < n_threads; ++i) pool.emplace_back(work, i);
-    for (auto& th : pool) th.join();
-    return p;
-}
-
-// x normalised in double: x * rsqrt(mean(x^2) + eps) * w
-std::vector<double> normed(const std::vector<float>& x, const std::vector<float>& w, int n_tok, int64_t cols,
-                           double eps) {
-    std::vector<double> out(x.size());
-    for (int s = 0; s < n_tok; ++s) {
-        double ss = 0;
-        for (int64_t c = 0; c < cols; ++c) ss += double(x[s * cols + c]) * x[s * cols + c];
-        const double inv = 1.0 / std::sqrt(ss / double(cols) + eps);
-        for (int64_t c = 0; c < cols; ++c) out[s * cols + c] = x[s * cols + c] * inv * w[c];
-    }
-    return out;
-}
-
 enum Variant : unsigned { v_plain = 1, v_norm = 2, v_resid = 4, v_resid_inplace = 8, v_gate_up = 16, v_all = 31 };
-
-// Rows to check: all of them, or `sample` rows (the first and last 4 and random ones between).
-std::vector<int64_t> select_rows(int64_t rows, int sample, uint64_t seed) {
-    std::vector<int64_t> sel;
-    if (sample <= 0 || sample >= rows) {
-        for (int64_t r = 0; r < rows; ++r) sel.push_back(r);
-        return sel;
-    }
-    for (int64_t r = 0; r < 4; ++r) sel.push_back(r), sel.push_back(rows - 1 - r);
-    std::mt19937_64 rng(seed);
-    while (static_cast<int>(sel.size()) < sample) sel.push_back(static_cast<int64_t>(rng() % rows));
-    std::sort(sel.begin(), sel.end());
-    sel.erase(std::unique(sel.begin(), sel.end()), sel.end());
-    return sel;
-}
 
 struct Case {
     DType t;
@@ -270,22 +168,13 @@ void check_gemm(int64_t cols, int64_t rows, std::vector<int> n_toks, uint64_t se
             }
         }
         if (variants & v_gate_up) {
-            std::vector<double> want(n_max * n_sel), scale(n_max * n_sel);
-            for (size_t i = 0; i < want.size(); ++i) {
-                const double g = g_norm.dot[i], u = u_norm.dot[i];
-                const double sig = 1.0 / (1.0 + std::exp(-g));
-                const double silu = g * sig;
-                const double dsilu = sig * (1.0 + g * (1.0 - sig));
-                want[i] = silu * u;
-                // floor: for g < -88 float32 silu underflows to 0 where the true h is ~1e-36
-                scale[i] = std::fabs(dsilu * u) * g_norm.scale[i] + std::fabs(silu) * u_norm.scale[i] + 1e-20;
-            }
+            const Expected h = gate_up_expected(g_norm, u_norm);
             y.poison();
             auto q = p;
             q.w_up = wu.get();
             q.norm_w = nw.get();
             q.norm_eps = eps;
-            run("gate_up+norm", q, true, want, scale);
+            run("gate_up+norm", q, true, h.want, h.scale);
         }
     }
 }
@@ -333,15 +222,9 @@ TEMPLATE_TEST_CASE("launch_matmul routes n_tok <= 8 to the GEMV and more to the 
     const Products g = reference_products(t, wg_h, c.sel, cols, xn, n_max);
     const Products u = reference_products(t, wu_h, c.sel, cols, xn, n_max);
     for (bool dual : {false, true}) {
-        std::vector<double> want = g.dot, scale = g.scale;
-        if (dual) {
-            for (size_t i = 0; i < want.size(); ++i) {
-                const double sig = 1.0 / (1.0 + std::exp(-g.dot[i]));
-                want[i] = g.dot[i] * sig * u.dot[i];
-                scale[i] = std::fabs(sig * (1.0 + g.dot[i] * (1.0 - sig)) * u.dot[i]) * g.scale[i] +
-                           std::fabs(g.dot[i] * sig) * u.scale[i] + 1e-20;
-            }
-        }
+        const Expected h = dual ? gate_up_expected(g, u) : Expected{g.dot, g.scale};
+        const std::vector<double>& want = h.want;
+        const std::vector<double>& scale = h.scale;
         for (int n = 1; n <= n_max; ++n) {
             gdn::kernels::GemmParams p;
             p.w = wg.get();

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -19,88 +18,15 @@
 #include "gdn/kernels/gemv.cuh"
 #include "gdn/kernels/norm.cuh"
 #include "gdn/quant/dispatch.hpp"
-#include "gdn/quant/half.hpp"
-#include "gdn/quant/quantize.hpp"
 #include "gpu_util.cuh"
+#include "matmul_ref.cuh"
 
 namespace {
 
 using gdn::DType;
-using gdn::test::DeviceBuffer;
+using namespace gdn::test;  // DeviceBuffer, compare, the float64 reference of matmul_ref.cuh
 
 constexpr double k_tol = 1e-4;
-
-// Host copy of a random [rows, cols] matrix of type t, as GGUF bytes.
-std::vector<std::byte> random_matrix(DType t, int64_t rows, int64_t cols, uint64_t seed) {
-    const int64_t rb = gdn::dtype_row_bytes(t, cols);
-    std::vector<std::byte> bytes(static_cast<size_t>(rb * rows));
-    std::mt19937_64 rng(seed);
-    if (t == DType::q4_k || t == DType::q6_k) {
-        // every bit pattern of quants and sub-block scales is a valid block; only the f16
-        // super-block scales are chosen, to stay finite and of a realistic size
-        for (auto& b : bytes) b = static_cast<std::byte>(rng() & 0xff);
-        std::uniform_real_distribution<float> d(1e-3f, 1e-2f);
-        const int64_t bb = gdn::dtype_traits(t).block_bytes;
-        for (int64_t off = 0; off < static_cast<int64_t>(bytes.size()); off += bb) {
-            const uint16_t h0 = gdn::quant::f32_to_f16(d(rng)), h1 = gdn::quant::f32_to_f16(d(rng));
-            if (t == DType::q4_k) {
-                std::memcpy(&bytes[off], &h0, 2);
-                std::memcpy(&bytes[off + 2], &h1, 2);
-            } else {
-                std::memcpy(&bytes[off + 208], &h0, 2);
-            }
-        }
-        return bytes;
-    }
-    std::uniform_real_distribution<float> u(-1.f, 1.f);
-    std::vector<float> row(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-        for (auto& v : row) v = u(rng);
-        gdn::quant::quantize_row(t, row.data(), bytes.data() + r * rb, cols);
-    }
-    return bytes;
-}
-
-// Per row and sequence: the exact product and its error scale sum |w| |x|.
-struct Products {
-    std::vector<double> dot, scale;  // [n_seq][rows]
-};
-
-Products reference_products(DType t, const std::vector<std::byte>& w, int64_t rows, int64_t cols,
-                            const std::vector<double>& x, int n_seq) {
-    Products p;
-    p.dot.assign(static_cast<size_t>(n_seq * rows), 0.0);
-    p.scale.assign(static_cast<size_t>(n_seq * rows), 0.0);
-    const int64_t rb = gdn::dtype_row_bytes(t, cols);
-    std::vector<float> wr(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-        gdn::dequantize_row(t, w.data() + r * rb, wr.data(), cols);
-        for (int s = 0; s < n_seq; ++s) {
-            double d = 0, a = 0;
-            const double* xs = x.data() + s * cols;
-            for (int64_t c = 0; c < cols; ++c) {
-                d += double(wr[c]) * xs[c];
-                a += std::fabs(double(wr[c]) * xs[c]);
-            }
-            p.dot[s * rows + r] = d;
-            p.scale[s * rows + r] = a;
-        }
-    }
-    return p;
-}
-
-// x normalised in double: x * rsqrt(mean(x^2) + eps) * w
-std::vector<double> normed(const std::vector<float>& x, const std::vector<float>& w, int n_seq,
-                           int64_t cols, double eps) {
-    std::vector<double> out(x.size());
-    for (int s = 0; s < n_seq; ++s) {
-        double ss = 0;
-        for (int64_t c = 0; c < cols; ++c) ss += double(x[s * cols + c]) * x[s * cols + c];
-        const double inv = 1.0 / std::sqrt(ss / double(cols) + eps);
-        for (int64_t c = 0; c < cols; ++c) out[s * cols + c] = x[s * cols + c] * inv * w[c];
-    }
-    return out;
-}
 
 void report(const char* fmt, const char* variant, int64_t cols, int64_t rows, int n_seq,
             const gdn::test::ErrorStats& e) {
@@ -124,11 +50,13 @@ void check_shape(int64_t cols, int64_t rows, uint64_t seed, bool all_variants) {
     DeviceBuffer<std::byte> wg(wg_h), wu(wu_h);
     DeviceBuffer<float> x(x_h), nw(nw_h), resid(resid_h), y(static_cast<size_t>(max_seq * rows));
 
+    // every row: the products are [n_seq][rows]
+    const std::vector<int64_t> all_rows = select_rows(rows, 0, 0);
     const std::vector<double> xd(x_h.begin(), x_h.end());
     const std::vector<double> xn = normed(x_h, nw_h, max_seq, cols, eps);
-    const Products g_plain = reference_products(t, wg_h, rows, cols, xd, max_seq);
-    const Products g_norm = reference_products(t, wg_h, rows, cols, xn, max_seq);
-    const Products u_norm = all_variants ? reference_products(t, wu_h, rows, cols, xn, max_seq)
+    const Products g_plain = reference_products(t, wg_h, all_rows, cols, xd, max_seq);
+    const Products g_norm = reference_products(t, wg_h, all_rows, cols, xn, max_seq);
+    const Products u_norm = all_variants ? reference_products(t, wu_h, all_rows, cols, xn, max_seq)
                                          : Products{};
 
     for (int n_seq : {1, max_seq}) {
@@ -196,18 +124,10 @@ void check_shape(int64_t cols, int64_t rows, uint64_t seed, bool all_variants) {
         p.norm_w = nw.get();
         gdn::kernels::launch_gemv_gate_up<F>(p, nullptr);
         GDN_CUDA_CHECK(cudaDeviceSynchronize());
-        for (size_t i = 0; i < n; ++i) {
-            const double g = g_norm.dot[i], u = u_norm.dot[i];
-            const double sig = 1.0 / (1.0 + std::exp(-g));
-            const double silu = g * sig;
-            const double dsilu = sig * (1.0 + g * (1.0 - sig));
-            want[i] = silu * u;
-            // floor: for g < -88 float32 silu underflows to 0 where the true h is ~1e-36
-            scale[i] = std::fabs(dsilu * u) * g_norm.scale[i] + std::fabs(silu) * u_norm.scale[i] + 1e-20;
-        }
+        const Expected h = gate_up_expected(g_norm, u_norm);
         got = y.download();
         got.resize(n);
-        e = gdn::test::compare(got, want, scale, k_tol);
+        e = gdn::test::compare(got, h.want, h.scale, k_tol);  // compares the first n
         report(fmt, "gate_up+norm", cols, rows, n_seq, e);
         CHECK(e.n_bad == 0);
         p.w_up = nullptr;
