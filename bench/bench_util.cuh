@@ -1,6 +1,6 @@
 // bench/bench_util.cuh - what every gdn benchmark needs: the card's name, the copy
 // bandwidth that serves as the bound (measured in the same run), CUDA-event timing and
-// medians. Benchmarks only; not part of the library.
+// medians, and device buffers that free themselves. Benchmarks only; not part of the library.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -36,6 +36,45 @@ inline double median(std::vector<double> v) {
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
+
+/// One device buffer of `bytes`, every byte set to `fill` (0x11: small finite values in every
+/// weight format); freed with the object.
+struct Buffer {
+    void* p = nullptr;
+    explicit Buffer(size_t bytes, int fill = 0x11) {
+        GDN_CUDA_CHECK(cudaMalloc(&p, bytes));
+        GDN_CUDA_CHECK(cudaMemset(p, fill, bytes));
+    }
+    ~Buffer() { cudaFree(p); }
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+};
+
+/// Zeroed device arrays for one measurement, all freed with the object:
+///   DeviceAllocs mem; float* x = mem.alloc<float>(n);
+class DeviceAllocs {
+public:
+    DeviceAllocs() = default;
+    ~DeviceAllocs() {
+        for (void* p : owned_) cudaFree(p);
+    }
+    DeviceAllocs(const DeviceAllocs&) = delete;
+    DeviceAllocs& operator=(const DeviceAllocs&) = delete;
+
+    /// n zeroed elements of T (at least one, so a zero-sized workspace is still a valid pointer).
+    template <class T>
+    T* alloc(size_t n) {
+        const size_t bytes = std::max<size_t>(n, 1) * sizeof(T);
+        void* p = nullptr;
+        GDN_CUDA_CHECK(cudaMalloc(&p, bytes));
+        owned_.push_back(p);
+        GDN_CUDA_CHECK(cudaMemset(p, 0, bytes));
+        return static_cast<T*>(p);
+    }
+
+private:
+    std::vector<void*> owned_;
+};
 
 /// A pair of CUDA events around work on one stream.
 class EventTimer {

@@ -20,14 +20,6 @@ namespace {
 using gdn::kernels::AttentionDecodeParams;
 using gdn::kernels::KvRotation;
 
-template <class T>
-T* device_alloc(size_t n) {
-    T* p = nullptr;
-    GDN_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
-    GDN_CUDA_CHECK(cudaMemset(p, 0, n * sizeof(T)));
-    return p;
-}
-
 /// Microseconds per call with every sequence at position ctx - 1.
 template <class Kv>
 double time_step(int h, int hkv, int n_seq, int ctx, cudaStream_t stream, int* layers_out) {
@@ -38,18 +30,19 @@ double time_step(int h, int hkv, int n_seq, int ctx, cudaStream_t stream, int* l
     const int layers = int(std::clamp<size_t>((size_t(256) << 20) / (2 * cache_bytes) + 1, 1, 64));
     *layers_out = layers;
 
-    float* q = device_alloc<float>(size_t(n_seq) * 2 * h * kHd);
-    float* k = device_alloc<float>(size_t(n_seq) * hkv * kHd);
-    float* v = device_alloc<float>(size_t(n_seq) * hkv * kHd);
-    float* norm = device_alloc<float>(kHd);
-    float* out = device_alloc<float>(size_t(n_seq) * h * kHd);
-    int32_t* pos = device_alloc<int32_t>(size_t(n_seq));
+    gdn::bench::DeviceAllocs mem;  // freed on return
+    float* q = mem.alloc<float>(size_t(n_seq) * 2 * h * kHd);
+    float* k = mem.alloc<float>(size_t(n_seq) * hkv * kHd);
+    float* v = mem.alloc<float>(size_t(n_seq) * hkv * kHd);
+    float* norm = mem.alloc<float>(kHd);
+    float* out = mem.alloc<float>(size_t(n_seq) * h * kHd);
+    int32_t* pos = mem.alloc<int32_t>(size_t(n_seq));
     const std::vector<int32_t> host_pos(size_t(n_seq), ctx - 1);
     GDN_CUDA_CHECK(cudaMemcpy(pos, host_pos.data(), host_pos.size() * 4, cudaMemcpyHostToDevice));
     const size_t ws_bytes = gdn::kernels::attention_workspace_bytes(n_seq, h, hkv);
-    uint8_t* ws = device_alloc<uint8_t>(ws_bytes);
+    uint8_t* ws = mem.alloc<uint8_t>(ws_bytes);
     std::vector<uint8_t*> caches;
-    for (int l = 0; l < 2 * layers; ++l) caches.push_back(device_alloc<uint8_t>(cache_bytes));
+    for (int l = 0; l < 2 * layers; ++l) caches.push_back(mem.alloc<uint8_t>(cache_bytes));
 
     AttentionDecodeParams p;
     p.q_proj = q; p.k = k; p.v = v; p.q_norm = norm; p.k_norm = norm; p.pos = pos;
@@ -62,11 +55,6 @@ double time_step(int h, int hkv, int n_seq, int ctx, cudaStream_t stream, int* l
         p.v_cache = caches[size_t(2 * l + 1)];
         gdn::kernels::launch_attention_decode<kW, Kv, KvRotation::none>(p, stream);
     }, stream, std::max(5, 1000 / layers));
-    for (uint8_t* c : caches) GDN_CUDA_CHECK(cudaFree(c));
-    for (void* b : {static_cast<void*>(q), static_cast<void*>(k), static_cast<void*>(v),
-                    static_cast<void*>(norm), static_cast<void*>(out), static_cast<void*>(pos),
-                    static_cast<void*>(ws)})
-        GDN_CUDA_CHECK(cudaFree(b));
     return us;
 }
 

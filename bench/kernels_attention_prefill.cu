@@ -20,14 +20,6 @@ using gdn::kernels::AttentionPrefillParams;
 using gdn::kernels::KvRotation;
 constexpr int kHd = gdn::kernels::kAttnHeadDim;
 
-template <class T>
-T* device_alloc(size_t n) {
-    T* p = nullptr;
-    GDN_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
-    GDN_CUDA_CHECK(cudaMemset(p, 0, n * sizeof(T)));
-    return p;
-}
-
 std::vector<float> host_random(size_t n, uint64_t seed) {
     std::vector<float> v(n);
     uint64_t s = seed;
@@ -44,18 +36,19 @@ double time_prefill(int h, int hkv, int n, int pos0, cudaStream_t stream) {
     const int width = 2 * h * kHd + 2 * hkv * kHd;
     const int max_ctx = pos0 + n;
     const size_t cache_bytes = size_t(max_ctx) * hkv * gdn::kernels::kv_row_bytes_v<Kv>;
-    float* in = device_alloc<float>(size_t(n) * width);
+    gdn::bench::DeviceAllocs mem;  // freed on return
+    float* in = mem.alloc<float>(size_t(n) * width);
     const auto host = host_random(size_t(n) * width, 12345u + uint64_t(n));
     GDN_CUDA_CHECK(cudaMemcpy(in, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
-    float* norm = device_alloc<float>(kHd);
+    float* norm = mem.alloc<float>(kHd);
     const std::vector<float> ones(kHd, 1.f);
     GDN_CUDA_CHECK(cudaMemcpy(norm, ones.data(), kHd * 4, cudaMemcpyHostToDevice));
-    float* out = device_alloc<float>(size_t(n) * h * kHd);
-    int32_t* pos = device_alloc<int32_t>(1);
+    float* out = mem.alloc<float>(size_t(n) * h * kHd);
+    int32_t* pos = mem.alloc<int32_t>(1);
     GDN_CUDA_CHECK(cudaMemcpy(pos, &pos0, 4, cudaMemcpyHostToDevice));
-    uint8_t* kc = device_alloc<uint8_t>(cache_bytes);
-    uint8_t* vc = device_alloc<uint8_t>(cache_bytes);
-    uint8_t* ws = device_alloc<uint8_t>(
+    uint8_t* kc = mem.alloc<uint8_t>(cache_bytes);
+    uint8_t* vc = mem.alloc<uint8_t>(cache_bytes);
+    uint8_t* ws = mem.alloc<uint8_t>(
         gdn::kernels::attention_prefill_workspace_bytes(n, h, hkv, kHd));
 
     AttentionPrefillParams p;
@@ -79,10 +72,6 @@ double time_prefill(int h, int hkv, int n, int pos0, cudaStream_t stream) {
     const double us = gdn::bench::graph_us_per_call(1, [&](int) {
         gdn::kernels::launch_attention_prefill<Kv, KvRotation::none>(p, stream);
     }, stream, n >= 2048 ? 5 : 20, 3);
-    for (void* b : {static_cast<void*>(in), static_cast<void*>(norm), static_cast<void*>(out),
-                    static_cast<void*>(pos), static_cast<void*>(kc), static_cast<void*>(vc),
-                    static_cast<void*>(ws)})
-        GDN_CUDA_CHECK(cudaFree(b));
     return us;
 }
 

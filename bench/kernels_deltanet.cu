@@ -20,14 +20,6 @@ namespace {
 
 using gdn::kernels::DeltaNetStepParams;
 
-template <class T>
-T* device_alloc(size_t n) {
-    T* p = nullptr;
-    GDN_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
-    GDN_CUDA_CHECK(cudaMemset(p, 0, n * sizeof(T)));
-    return p;
-}
-
 /// Microseconds per call of the step at this shape.
 template <class StateT, bool UseWHT>
 double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int* layers_out) {
@@ -38,21 +30,22 @@ double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int*
     const int layers = int(std::clamp<size_t>((size_t(256) << 20) / state_bytes + 1, 1, 128));
     *layers_out = layers;
 
-    float* qkv = device_alloc<float>(size_t(n_seq * conv_dim));
-    float* z = device_alloc<float>(size_t(n_seq) * hv * kD);
-    float* b = device_alloc<float>(size_t(n_seq) * hv);
-    float* a = device_alloc<float>(size_t(n_seq) * hv);
-    float* conv_w = device_alloc<float>(size_t(conv_dim) * 4);
-    float* dt = device_alloc<float>(size_t(hv));
-    float* ssm_a = device_alloc<float>(size_t(hv));
-    float* norm_w = device_alloc<float>(kD);
-    int32_t* pos = device_alloc<int32_t>(size_t(n_seq));
-    float* y = device_alloc<float>(size_t(n_seq) * hv * kD);
+    gdn::bench::DeviceAllocs mem;  // freed on return
+    float* qkv = mem.alloc<float>(size_t(n_seq * conv_dim));
+    float* z = mem.alloc<float>(size_t(n_seq) * hv * kD);
+    float* b = mem.alloc<float>(size_t(n_seq) * hv);
+    float* a = mem.alloc<float>(size_t(n_seq) * hv);
+    float* conv_w = mem.alloc<float>(size_t(conv_dim) * 4);
+    float* dt = mem.alloc<float>(size_t(hv));
+    float* ssm_a = mem.alloc<float>(size_t(hv));
+    float* norm_w = mem.alloc<float>(kD);
+    int32_t* pos = mem.alloc<int32_t>(size_t(n_seq));
+    float* y = mem.alloc<float>(size_t(n_seq) * hv * kD);
     std::vector<float*> rings;
     std::vector<StateT*> states;
     for (int l = 0; l < layers; ++l) {
-        rings.push_back(device_alloc<float>(size_t(n_seq) * 4 * conv_dim));
-        states.push_back(device_alloc<StateT>(state_elems));
+        rings.push_back(mem.alloc<float>(size_t(n_seq) * 4 * conv_dim));
+        states.push_back(mem.alloc<StateT>(state_elems));
     }
     DeltaNetStepParams<StateT> p;
     p.n_seq = n_seq; p.n_k_heads = hk; p.n_v_heads = hv;
@@ -66,13 +59,6 @@ double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int*
         p.state = states[size_t(l)];
         gdn::kernels::launch_deltanet_step<StateT, UseWHT>(p, stream);
     }, stream, std::max(3, 2000 / layers));
-    for (float* r : rings) GDN_CUDA_CHECK(cudaFree(r));
-    for (StateT* s : states) GDN_CUDA_CHECK(cudaFree(s));
-    for (void* q : {static_cast<void*>(qkv), static_cast<void*>(z), static_cast<void*>(b),
-                    static_cast<void*>(a), static_cast<void*>(conv_w), static_cast<void*>(dt),
-                    static_cast<void*>(ssm_a), static_cast<void*>(norm_w), static_cast<void*>(pos),
-                    static_cast<void*>(y)})
-        GDN_CUDA_CHECK(cudaFree(q));
     return us;
 }
 

@@ -37,16 +37,8 @@ __global__ void fill_random(float* x, size_t n, uint32_t seed, float lo, float h
     }
 }
 
-template <class T>
-T* device_alloc(size_t n) {
-    T* p = nullptr;
-    GDN_CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(n, 1) * sizeof(T)));
-    GDN_CUDA_CHECK(cudaMemset(p, 0, std::max<size_t>(n, 1) * sizeof(T)));
-    return p;
-}
-
-float* random_buffer(size_t n, uint32_t seed, float lo, float hi) {
-    float* p = device_alloc<float>(n);
+float* random_buffer(gdn::bench::DeviceAllocs& mem, size_t n, uint32_t seed, float lo, float hi) {
+    float* p = mem.alloc<float>(n);
     fill_random<<<512, 256>>>(p, n, seed, lo, hi);
     GDN_CUDA_CHECK(cudaGetLastError());
     return p;
@@ -62,21 +54,22 @@ template <class StateT>
 Row measure(int hk, int hv, int n_tok, int slice, int threads, bool step_baseline, cudaStream_t stream) {
     const int64_t conv_dim = int64_t(2 * hk + hv) * kD;
     const int64_t width = conv_dim + int64_t(hv) * kD + 2 * hv;  // the fused projection row
-    float* rows = device_alloc<float>(size_t(n_tok) * size_t(width));
+    gdn::bench::DeviceAllocs mem;  // freed on return
+    float* rows = mem.alloc<float>(size_t(n_tok) * size_t(width));
     fill_random<<<512, 256, 0, stream>>>(rows, size_t(n_tok) * size_t(width), 1, -1.5f, 1.5f);
-    float* conv_w = random_buffer(size_t(conv_dim) * 4, 2, -0.6f, 0.6f);
-    float* dt_bias = random_buffer(size_t(hv), 3, -5.f, -1.f);
-    float* ssm_a = random_buffer(size_t(hv), 4, -3.f, -0.2f);
-    float* norm_w = random_buffer(kD, 5, 0.5f, 1.5f);
-    float* ring = random_buffer(size_t(4) * conv_dim, 6, -1.f, 1.f);
-    StateT* state = device_alloc<StateT>(size_t(hv) * kD * kD);
-    float* y = device_alloc<float>(size_t(n_tok) * hv * kD);
-    int32_t* pos = device_alloc<int32_t>(size_t(n_tok));
+    float* conv_w = random_buffer(mem, size_t(conv_dim) * 4, 2, -0.6f, 0.6f);
+    float* dt_bias = random_buffer(mem, size_t(hv), 3, -5.f, -1.f);
+    float* ssm_a = random_buffer(mem, size_t(hv), 4, -3.f, -0.2f);
+    float* norm_w = random_buffer(mem, kD, 5, 0.5f, 1.5f);
+    float* ring = random_buffer(mem, size_t(4) * conv_dim, 6, -1.f, 1.f);
+    StateT* state = mem.alloc<StateT>(size_t(hv) * kD * kD);
+    float* y = mem.alloc<float>(size_t(n_tok) * hv * kD);
+    int32_t* pos = mem.alloc<int32_t>(size_t(n_tok));
     std::vector<int32_t> ph(static_cast<size_t>(n_tok));
     for (int t = 0; t < n_tok; ++t) ph[size_t(t)] = 7 + t;
     GDN_CUDA_CHECK(cudaMemcpy(pos, ph.data(), ph.size() * sizeof(int32_t), cudaMemcpyHostToDevice));
     const size_t ws_bytes = gdn::kernels::deltanet_prefill_workspace_bytes(n_tok, hk, hv, kD, kD);
-    void* ws = device_alloc<unsigned char>(ws_bytes);
+    void* ws = mem.alloc<unsigned char>(ws_bytes);
 
     DeltaNetPrefillParams<StateT> p;
     p.n_tok = n_tok; p.n_k_heads = hk; p.n_v_heads = hv; p.slice = slice; p.scan_threads = threads;
@@ -138,10 +131,6 @@ Row measure(int hk, int hv, int n_tok, int slice, int threads, bool step_baselin
         }, stream, 3, 3);
     }
     GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
-    for (void* q : {static_cast<void*>(rows), static_cast<void*>(conv_w), static_cast<void*>(dt_bias),
-                    static_cast<void*>(ssm_a), static_cast<void*>(norm_w), static_cast<void*>(ring),
-                    static_cast<void*>(state), static_cast<void*>(y), static_cast<void*>(pos), ws})
-        GDN_CUDA_CHECK(cudaFree(q));
     return r;
 }
 

@@ -23,17 +23,7 @@ namespace {
 
 namespace gk = gdn::kernels;
 using gdn::DType;
-
-struct Buffer {
-    void* p = nullptr;
-    explicit Buffer(size_t bytes, int fill) {
-        GDN_CUDA_CHECK(cudaMalloc(&p, bytes));
-        GDN_CUDA_CHECK(cudaMemset(p, fill, bytes));  // 0x11 bytes: small finite values in every format
-    }
-    ~Buffer() { cudaFree(p); }
-    Buffer(const Buffer&) = delete;
-    Buffer& operator=(const Buffer&) = delete;
-};
+using gdn::bench::Buffer;
 
 // The bound: TF32 mma.sync m16n8k8 issued back to back (8 independent accumulators per warp,
 // 16 warps per SM, operands in registers), in TFLOP/s.

@@ -22,17 +22,7 @@ namespace {
 
 namespace gk = gdn::kernels;
 using gdn::DType;
-
-struct Buffer {
-    void* p = nullptr;
-    explicit Buffer(size_t bytes, int fill = 0x11) {
-        GDN_CUDA_CHECK(cudaMalloc(&p, bytes));
-        GDN_CUDA_CHECK(cudaMemset(p, fill, bytes));  // 0x11 bytes: small finite values in every format
-    }
-    ~Buffer() { cudaFree(p); }
-    Buffer(const Buffer&) = delete;
-    Buffer& operator=(const Buffer&) = delete;
-};
+using gdn::bench::Buffer;
 
 // Microseconds per call of `enqueue(i)` for i in [0, n), captured once and replayed.
 template <class Enqueue>
