@@ -8,7 +8,8 @@
 #
 # Usage (GPU machine, repository root; .whl/ carried with the fla-core wheel):
 #   bench/run_all.sh [path/to/gdn_bench_decode]   (default build-gpu/bench/gdn_bench_decode)
-# Environment: OUT (default ./bench-out), BUDGET_S (whole run, default 340),
+# Environment: OUT (default ./bench-out), BUDGET_S (whole run, default 340), DECODE_TIMEOUT_S
+#   (the decode/batch/prefill table, default 420),
 #   DECODE_ARGS (default --quick), KERNELS=0 to skip the kernel benchmarks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +35,7 @@ dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && e
 echo "[run_all] decode: $exe ${DECODE_ARGS:---quick}" >&2
 if [ -x "$exe" ]; then
   # shellcheck disable=SC2086
-  timeout 240 "$exe" ${DECODE_ARGS:---quick} --csv "$parts/decode.csv" --deltanet-csv "$parts/deltanet.csv" \
+  timeout "${DECODE_TIMEOUT_S:-420}" "$exe" ${DECODE_ARGS:---quick} --csv "$parts/decode.csv" --deltanet-csv "$parts/deltanet.csv" \
       > "$parts/1-decode.md" 2> "$out/decode.stderr"
   rc=$?
   [ $rc -ne 0 ] && echo "gdn_bench_decode exited with $rc (see decode.stderr): $(tail -3 "$out/decode.stderr")" >> "$parts/1-decode.md"
@@ -84,7 +85,7 @@ fi
   echo "## Kernels"
   cat "$parts/0-kernels.md"
   echo
-  echo "## Decode (batch 1, random weights, floor = bytes / copy bandwidth of the same run)"
+  echo "## Decode (batch 1 and batched, random weights, floor = bytes / copy bandwidth of the same run) and prefill"
   cat "$parts/1-decode.md"
   echo
   echo "## DeltaNet step: peers (ratio = peer time / gdn time)"
