@@ -512,14 +512,8 @@ double deltanet_us(int hv, int n_seq, cudaStream_t stream, int* layers_out) {
     const size_t state_bytes = size_t(n_seq) * hv * d * d * sizeof(float);
     const int layers = int(std::clamp<size_t>((size_t(256) << 20) / state_bytes + 1, 1, 128));
     *layers_out = layers;
-    std::vector<void*> owned;
-    auto alloc = [&](size_t bytes) {
-        void* p = nullptr;
-        GDN_CUDA_CHECK(cudaMalloc(&p, bytes));
-        GDN_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream));
-        owned.push_back(p);
-        return static_cast<float*>(p);
-    };
+    gdn::bench::DeviceAllocs mem;  // zeroed, freed together
+    auto alloc = [&](size_t bytes) { return mem.alloc<float>(bytes / sizeof(float)); };
     gdn::kernels::DeltaNetStepParams<float> p;
     p.n_seq = n_seq;
     p.n_k_heads = hk;
@@ -546,7 +540,6 @@ double deltanet_us(int hv, int n_seq, cudaStream_t stream, int* layers_out) {
         gdn::kernels::launch_deltanet_step<float, false>(p, stream);
     }, stream, std::max(5, 400 / layers), 5);
     GDN_CUDA_CHECK(cudaStreamSynchronize(stream));
-    for (void* q : owned) GDN_CUDA_CHECK(cudaFree(q));
     return us;
 }
 
