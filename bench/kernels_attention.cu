@@ -81,10 +81,9 @@ void table(const char* model, const char* kv, int h, int hkv, double copy_gbs,
 }  // namespace
 
 int main() {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    if (!gdn::bench::have_device()) {
         std::printf("no CUDA device: skipping the attention decode benchmark\n");
-        return 77;
+        return gdn::bench::k_skip;
     }
     cudaDeviceProp prop{};
     GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));

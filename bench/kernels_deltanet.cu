@@ -86,10 +86,9 @@ void table(const char* model, int hk, int hv, double copy_gbs, cudaStream_t stre
 }  // namespace
 
 int main() {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    if (!gdn::bench::have_device()) {
         std::printf("no CUDA device: skipping the DeltaNet step benchmark\n");
-        return 77;
+        return gdn::bench::k_skip;
     }
     cudaDeviceProp prop{};
     GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));

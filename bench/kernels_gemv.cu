@@ -109,10 +109,9 @@ void bench_sampling(cudaStream_t stream) {
 }  // namespace
 
 int main() {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    if (!gdn::bench::have_device()) {
         std::printf("no CUDA device: skipping\n");
-        return 77;
+        return gdn::bench::k_skip;
     }
     cudaDeviceProp prop{};
     GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
