@@ -705,6 +705,31 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
     if (t == 0) counters[seq * hkv + kvh] = 0u;  // every block of this launch has counted
 }
 
+namespace attention_detail {
+
+/// The argument checks of the decode and prefill launchers (their params name these fields
+/// alike): device pointers, head_dim, the GQA grouping, n_rot, max_ctx, eps and theta.
+template <class Params>
+void check_common(const Params& p, const char* who) {
+    GDN_CHECK(p.q_proj && p.k && p.v && p.q_norm && p.k_norm && p.pos && p.k_cache &&
+                  p.v_cache && p.out && p.workspace,
+              who, ": a device pointer is null (q_proj ", p.q_proj, ", k ", p.k, ", v ", p.v,
+              ", q_norm ", p.q_norm, ", k_norm ", p.k_norm, ", pos ", p.pos, ", k_cache ",
+              p.k_cache, ", v_cache ", p.v_cache, ", out ", p.out, ", workspace ", p.workspace,
+              ")");
+    GDN_CHECK(p.head_dim == kAttnHeadDim, who, ": head_dim ", p.head_dim,
+              " is not supported (compiled for ", kAttnHeadDim, ")");
+    GDN_CHECK(p.n_head_kv >= 1 && p.n_head >= p.n_head_kv && p.n_head % p.n_head_kv == 0, who,
+              ": n_head ", p.n_head, " is not a positive multiple of n_head_kv ", p.n_head_kv);
+    GDN_CHECK(p.n_rot >= 0 && p.n_rot <= p.head_dim && p.n_rot % 2 == 0, who, ": n_rot ", p.n_rot,
+              " must be even and <= head_dim ", p.head_dim);
+    GDN_CHECK(p.max_ctx >= 1, who, ": max_ctx ", p.max_ctx, " must be positive");
+    GDN_CHECK(p.rms_eps > 0.f && p.rope_theta > 0.f, who, ": rms_eps ", p.rms_eps,
+              " and rope_theta ", p.rope_theta, " must be positive");
+}
+
+}  // namespace attention_detail
+
 /// Enqueue one attention decode step (kAttnLaunchesPerLayer launches). FAWindow: the padding
 /// of window_len; Kv: gdn::f16, gdn::q8_0 or gdn::q4_0; Rot: KvRotation::wht rotates q and k.
 /// Throws gdn::Error naming the bad argument. Graph-capturable: no sync, no allocation.
@@ -714,31 +739,17 @@ void launch_attention_decode(const AttentionDecodeParams& p, cudaStream_t stream
     static_assert(is_kv_format_v<Kv>, "attention: the KV cache format must be gdn::f16, "
                                       "gdn::q8_0 or gdn::q4_0");
     const char* who = "launch_attention_decode";
-    GDN_CHECK(p.q_proj && p.k && p.v && p.q_norm && p.k_norm && p.pos && p.k_cache &&
-                  p.v_cache && p.out && p.workspace,
-              who, ": a device pointer is null (q_proj ", p.q_proj, ", k ", p.k, ", v ", p.v,
-              ", q_norm ", p.q_norm, ", k_norm ", p.k_norm, ", pos ", p.pos, ", k_cache ",
-              p.k_cache, ", v_cache ", p.v_cache, ", out ", p.out, ", workspace ", p.workspace,
-              ")");
-    GDN_CHECK(p.head_dim == kAttnHeadDim, who, ": head_dim ", p.head_dim,
-              " is not supported (compiled for ", kAttnHeadDim, ")");
+    attention_detail::check_common(p, who);
     GDN_CHECK(p.n_seq >= 1 && p.n_seq <= 65535, who, ": n_seq ", p.n_seq, " out of range [1, 65535]");
     GDN_CHECK((p.q_stride == 0 || p.q_stride >= int64_t(p.n_head) * 2 * p.head_dim) &&
                   (p.k_stride == 0 || p.k_stride >= int64_t(p.n_head_kv) * p.head_dim) &&
                   (p.v_stride == 0 || p.v_stride >= int64_t(p.n_head_kv) * p.head_dim),
               who, ": a row stride is shorter than its row (q_stride ", p.q_stride, ", k_stride ",
               p.k_stride, ", v_stride ", p.v_stride, ")");
-    GDN_CHECK(p.n_head_kv >= 1 && p.n_head >= p.n_head_kv && p.n_head % p.n_head_kv == 0, who,
-              ": n_head ", p.n_head, " is not a positive multiple of n_head_kv ", p.n_head_kv);
-    GDN_CHECK(p.n_rot >= 0 && p.n_rot <= p.head_dim && p.n_rot % 2 == 0, who, ": n_rot ", p.n_rot,
-              " must be even and <= head_dim ", p.head_dim);
-    GDN_CHECK(p.max_ctx >= 1, who, ": max_ctx ", p.max_ctx, " must be positive");
     GDN_CHECK(p.window_len >= FAWindow && p.window_len % FAWindow == 0, who, ": window_len ",
               p.window_len, " is not a positive multiple of FAWindow ", FAWindow);
     GDN_CHECK(p.window_len <= attention_window_len<FAWindow>(p.max_ctx), who, ": window_len ",
               p.window_len, " exceeds the context of ", p.max_ctx, " positions (context overflow)");
-    GDN_CHECK(p.rms_eps > 0.f && p.rope_theta > 0.f, who, ": rms_eps ", p.rms_eps,
-              " and rope_theta ", p.rope_theta, " must be positive");
 
     const int group = p.n_head / p.n_head_kv;
     const AttnSplit sp = attention_split(p.window_len, p.n_seq, p.n_head_kv);

@@ -485,25 +485,11 @@ void launch_attention_prefill(const AttentionPrefillParams& params, cudaStream_t
                                       "gdn::q8_0 or gdn::q4_0");
     const char* who = "launch_attention_prefill";
     AttentionPrefillParams p = params;
-    GDN_CHECK(p.q_proj && p.k && p.v && p.q_norm && p.k_norm && p.pos && p.k_cache &&
-                  p.v_cache && p.out && p.workspace,
-              who, ": a device pointer is null (q_proj ", p.q_proj, ", k ", p.k, ", v ", p.v,
-              ", q_norm ", p.q_norm, ", k_norm ", p.k_norm, ", pos ", p.pos, ", k_cache ",
-              p.k_cache, ", v_cache ", p.v_cache, ", out ", p.out, ", workspace ", p.workspace,
-              ")");
+    attention_detail::check_common(p, who);
     GDN_CHECK(reinterpret_cast<uintptr_t>(p.workspace) % 16 == 0, who, ": workspace ",
               p.workspace, " is not 16-byte aligned");
-    GDN_CHECK(p.head_dim == kAttnHeadDim, who, ": head_dim ", p.head_dim,
-              " is not supported (compiled for ", kAttnHeadDim, ")");
-    GDN_CHECK(p.n_head_kv >= 1 && p.n_head >= p.n_head_kv && p.n_head % p.n_head_kv == 0, who,
-              ": n_head ", p.n_head, " is not a positive multiple of n_head_kv ", p.n_head_kv);
-    GDN_CHECK(p.n_rot >= 0 && p.n_rot <= p.head_dim && p.n_rot % 2 == 0, who, ": n_rot ", p.n_rot,
-              " must be even and <= head_dim ", p.head_dim);
-    GDN_CHECK(p.max_ctx >= 1, who, ": max_ctx ", p.max_ctx, " must be positive");
     GDN_CHECK(p.n_tok >= 1 && p.n_tok <= p.max_ctx, who, ": n_tok ", p.n_tok,
               " out of range [1, max_ctx ", p.max_ctx, "] (context overflow)");
-    GDN_CHECK(p.rms_eps > 0.f && p.rope_theta > 0.f, who, ": rms_eps ", p.rms_eps,
-              " and rope_theta ", p.rope_theta, " must be positive");
     const int64_t q_row = int64_t{2} * p.n_head * p.head_dim;
     const int64_t kv_row = int64_t{1} * p.n_head_kv * p.head_dim;
     if (p.q_stride == 0) p.q_stride = q_row;
