@@ -166,7 +166,8 @@ def flashinfer_case(torch, fn, hv: int, batch: int):
     a_log = torch.rand(hv, device=dev).float()
     dt_bias = torch.rand(hv, device=dev).float()
     out = torch.empty(batch, 1, hv, D, device=dev, dtype=bf)
-    states = [0.01 * torch.randn(batch, hv, D, D, device=dev) for _ in range(layers)]  # [B, HV, K, V] in place
+    # [B, HV, K, V] (gated_delta_rule_decode) or [B, HV, V, K] (_pretranspose): same size, in place
+    states = [0.01 * torch.randn(batch, hv, D, D, device=dev) for _ in range(layers)]
 
     def make(l):
         def call():
@@ -232,8 +233,14 @@ def main() -> int:
     else:
         try:
             from flashinfer.gdn_decode import gated_delta_rule_decode
-            peers.append(("flashinfer gdn_decode", gated_delta_rule_decode, flashinfer_case,
-                           dist_version("flashinfer-python")))
+            ver = dist_version("flashinfer-python")
+            peers.append(("flashinfer gdn_decode", gated_delta_rule_decode, flashinfer_case, ver))
+            try:  # the V-major state layout [B, HV, V, K] ("pretranspose"), FlashInfer's other T=1 entry
+                from flashinfer.gdn_decode import gated_delta_rule_decode_pretranspose
+                peers.append(("flashinfer gdn_decode_pretranspose", gated_delta_rule_decode_pretranspose,
+                              flashinfer_case, ver))
+            except ImportError:
+                pass
         except Exception as e:  # noqa: BLE001
             print(f"flashinfer: skipped: cannot import flashinfer.gdn_decode ({type(e).__name__}: {e}). "
                   "The flashinfer-python wheel (62 MB) needs nvidia-cutlass-dsl (CuTe DSL), cuda-python and "
