@@ -6,8 +6,11 @@
 // (>= 256 MB in all, so the weights come from HBM rather than the 50 MB L2, as in a decode
 // step), which also removes host launch overhead. Bytes counted: the weight bytes only
 // (both matrices for gate/up); x and y are small and L2-resident.
+// --quick: only the 9B and 27B projections at n_seq 1 (no f32, no sampling); --fmt NAME: one
+// weight format only. Both for tuning runs.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <vector>
 
@@ -108,7 +111,19 @@ void bench_sampling(cudaStream_t stream) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    bool quick = false;
+    const char* only = nullptr;   // --fmt NAME: one weight format
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else if (std::strcmp(argv[i], "--fmt") == 0 && i + 1 < argc) {
+            only = argv[++i];
+        } else {
+            std::printf("usage: %s [--quick] [--fmt q8_0|q4_k|q6_k|q4_0|bf16|f16|f32]\n", argv[0]);
+            return 2;
+        }
+    }
     if (!gdn::bench::have_device()) {
         std::printf("no CUDA device: skipping\n");
         return gdn::bench::k_skip;
@@ -138,8 +153,10 @@ int main() {
     };
     const DType types[] = {DType::q8_0, DType::q4_k, DType::q6_k, DType::q4_0, DType::bf16, DType::f16, DType::f32};
     for (DType t : types) {
+        if (only != nullptr ? gdn::dtype_name(t) != only : quick && t == DType::f32) continue;
         for (const Shape& sh : shapes) {
             if (t == DType::f32 && sh.rows == 248320 && sh.cols == 5120) continue;  // 5 GB
+            if (quick && (sh.cols < 4096 || sh.rows == 248320)) continue;
             try {
                 bench_gemv(t, sh, 1, copy_gbs, stream);
             } catch (const std::exception& e) {
@@ -147,8 +164,12 @@ int main() {
             }
         }
     }
+    if (quick || only != nullptr) {
+        GDN_CUDA_CHECK(cudaStreamDestroy(stream));
+        return 0;
+    }
     for (DType t : {DType::q8_0, DType::q4_k}) {
-        for (int s : {4, 8}) {
+        for (int s : {2, 4, 8}) {
             for (int i : {5, 6}) {
                 try {
                     bench_gemv(t, shapes[i], s, copy_gbs, stream);

@@ -5,9 +5,11 @@
 // Embedding rows are checked against gdn::dequantize_row (relative 1e-6: the device may fuse
 // scale * q - min into one FMA), the standalone RMSNorm against float64 (relative 1e-5).
 // Every case: random weights (real quantised blocks, or random bytes with sane f16 scales for
-// the K-quants), random x, NaN-poisoned outputs, n_seq 1 and 4.
+// the K-quants), random x, NaN-poisoned outputs, n_seq 1 and 4 (1-3 with x outliers for the
+// tensor-core kernels' fixed-point / f16 x).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -35,14 +37,25 @@ void report(const char* fmt, const char* variant, int64_t cols, int64_t rows, in
                 e.max_abs, e.max_rel, k_tol, e.n_bad ? "  FAIL" : "");
 }
 
+// x with a wide dynamic range: every 97th value 300 times larger, every 13th 1000 times smaller
+// (the tensor-core kernels turn x into fixed point or f16 pieces scaled by its largest value).
+void add_outliers(std::vector<float>& x) {
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (i % 97 == 5) x[i] *= 300.f;
+        if (i % 13 == 7) x[i] *= 1e-3f;
+    }
+}
+
 template <class F>
-void check_shape(int64_t cols, int64_t rows, uint64_t seed, bool all_variants) {
+void check_shape(int64_t cols, int64_t rows, uint64_t seed, bool all_variants,
+                 std::vector<int> seqs = {1, 4}, bool outliers = false) {
     constexpr DType t = F::dtype;
     const char* fmt = gdn::dtype_name(t).data();
-    const int max_seq = 4;
+    const int max_seq = *std::max_element(seqs.begin(), seqs.end());
     const auto wg_h = random_matrix(t, rows, cols, seed);
     const auto wu_h = random_matrix(t, rows, cols, seed + 1);
-    const auto x_h = gdn::test::random_floats(static_cast<size_t>(max_seq * cols), seed + 2);
+    auto x_h = gdn::test::random_floats(static_cast<size_t>(max_seq * cols), seed + 2);
+    if (outliers) add_outliers(x_h);
     const auto nw_h = gdn::test::random_floats(static_cast<size_t>(cols), seed + 3, 0.5f, 1.5f);
     const auto resid_h = gdn::test::random_floats(static_cast<size_t>(max_seq * rows), seed + 4);
     const float eps = 1e-6f;
@@ -59,7 +72,7 @@ void check_shape(int64_t cols, int64_t rows, uint64_t seed, bool all_variants) {
     const Products u_norm = all_variants ? reference_products(t, wu_h, all_rows, cols, xn, max_seq)
                                          : Products{};
 
-    for (int n_seq : {1, max_seq}) {
+    for (int n_seq : seqs) {
         const size_t n = static_cast<size_t>(n_seq * rows);
         gdn::kernels::GemvParams p;
         p.w = wg.get();
@@ -96,7 +109,7 @@ void check_shape(int64_t cols, int64_t rows, uint64_t seed, bool all_variants) {
         report(fmt, "rmsnorm", cols, rows, n_seq, e);
         CHECK(e.n_bad == 0);
 
-        // residual epilogue: n_seq 1 into a separate y, n_seq 4 in place (y == resid)
+        // residual epilogue: n_seq 1 into a separate y, more sequences in place (y == resid)
         y.poison();
         p.norm_w = nullptr;
         if (n_seq == 1) {
@@ -148,6 +161,14 @@ TEMPLATE_TEST_CASE("gemv matches the float64 reference at Qwen3.5 shapes", "[gem
     check_shape<TestType>(1024, 8192 + 7, 15, false);
     // 9B down: with n_seq 4, x (192 KB) is too big to stage and is read through L1
     check_shape<TestType>(12288, 1024 + 3, 16, true);
+}
+
+TEMPLATE_TEST_CASE("gemv tensor-core path: 2-3 sequences, the 27B widths, x with outliers", "[gemv]", gdn::f32,
+                   gdn::f16, gdn::bf16, gdn::q8_0, gdn::q4_0, gdn::q4_k, gdn::q6_k) {
+    // 27B down (17408 inputs: the largest B operand) and 27B qkv widths; odd row counts
+    check_shape<TestType>(17408, 515, 51, true, {1, 2}, true);
+    check_shape<TestType>(5120, 1061, 52, true, {2, 3}, true);
+    check_shape<TestType>(4096, 2050, 53, false, {1}, true);
 }
 
 TEMPLATE_TEST_CASE("gemv widths off the 256 grid (generic kernel) match the float64 reference", "[gemv]",
