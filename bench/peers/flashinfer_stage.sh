@@ -8,7 +8,8 @@
 #   here:       bench/peers/flashinfer_stage.sh stage      # -> .carry/fi/p1 .. p3 (ignored)
 #   device:     call 1 carry [".carry/fi/p1"], call 2 [".carry/fi/p2"], call 3 [".carry/fi/p3"]
 #               and in call 3:  bench/peers/flashinfer_stage.sh assemble  (installs into /tmp/site)
-#               then PYTHONPATH=/tmp/site python3 bench/peers/deltanet_peers.py ...
+#               then PYTHONPATH=/tmp/site:/tmp/site/nvidia_cutlass_dsl/dsl_packages \
+#                    python3 bench/peers/deltanet_peers.py ...
 # Status: staged and split here; not yet run on the device (see the 2026-11-27 closing note).
 # The GPU machine's Python is 3.12: the wheels are fetched for cp312.
 set -euo pipefail
@@ -37,10 +38,19 @@ stage)
 assemble)
   site=${SITE:-/tmp/site}
   work=$(mktemp -d)
-  cat .carry/fi/p1/part00 .carry/fi/p2/part01 .carry/fi/p3/part02 | tar xf - -C "$work"
-  python3 -m pip install -q --no-index --no-deps --no-compile --target "$site" "$work"/*.whl
+  parts=${PARTS:-.carry/fi/p1/part00 .carry/fi/p2/part01 .carry/fi/p3/part02}
+  # shellcheck disable=SC2086
+  cat $parts | tar xf - -C "$work"
+  # Unzip rather than `pip install --target`: three cutlass-dsl wheels share the top-level
+  # folder nvidia_cutlass_dsl/, which pip --target would skip (or, with --upgrade, replace).
+  mkdir -p "$site"
+  for w in "$work"/*.whl; do python3 -m zipfile -e "$w" "$site"; done
   tar xzf "$work/flashinfer_pruned.tgz" -C "$site"
-  PYTHONPATH=$site python3 -c "import flashinfer.gdn_decode as g; print('flashinfer gdn_decode importable from', g.__file__)"
+  # nvidia_cutlass_dsl_packages.pth puts dsl_packages/ (the `cutlass` module) on sys.path, but
+  # .pth files run only in site directories, not in PYTHONPATH entries: name it explicitly.
+  path=$site:$site/nvidia_cutlass_dsl/dsl_packages
+  PYTHONPATH=$path python3 -c "import cutlass, flashinfer.gdn_decode as g; print('flashinfer gdn_decode importable from', g.__file__)"
+  echo "export PYTHONPATH=$path"
   ;;
 *) echo "usage: $0 stage|assemble" >&2; exit 2 ;;
 esac
