@@ -52,8 +52,13 @@ if ls .whl/*.whl > /dev/null 2>&1; then
 else
   echo "[run_all] no .whl/*.whl carried: fla will be skipped" >&2
 fi
+# FlashInfer staged by bench/peers/flashinfer_stage.sh assemble (earlier calls, same machine):
+# its `cutlass` module lives in dsl_packages/, which only a site dir's .pth would add.
+if [ -d "$site/flashinfer" ] && [ -d "$site/nvidia_cutlass_dsl/dsl_packages" ]; then
+  export PYTHONPATH=$site:$site/nvidia_cutlass_dsl/dsl_packages${PYTHONPATH:+:$PYTHONPATH}
+fi
 echo "[run_all] deltanet peers ($(left) s left)" >&2
-timeout 150 python3 bench/peers/deltanet_peers.py --gdn-csv "$parts/deltanet.csv" \
+timeout 200 python3 bench/peers/deltanet_peers.py --gdn-csv "$parts/deltanet.csv" \
     > "$parts/2-deltanet.md" 2> "$out/deltanet_peers.stderr" \
     || echo "deltanet_peers.py failed or timed out: $(tail -3 "$out/deltanet_peers.stderr")" >> "$parts/2-deltanet.md"
 echo "[run_all] hf decode ($(left) s left)" >&2
