@@ -52,6 +52,7 @@
 #include "gdn/core/error.hpp"
 #include "gdn/core/macros.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/launch.cuh"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/formats.hpp"
 #include "gdn/quant/half.hpp"
@@ -493,6 +494,8 @@ GDN_DEVICE GDN_FORCEINLINE void qk_prologue(float (&x)[G + 1], float (*sx)[kAttn
 template <class Kv, KvRotation Rot, int G>
 __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
     attention_decode_kernel(const AttentionDecodeParams p, int chunk) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
     constexpr int hd = kAttnHeadDim;
     constexpr int row_bytes = kv_row_bytes_v<Kv>;
     __shared__ attention_detail::AttnShared<G> sh;
@@ -756,17 +759,18 @@ void launch_attention_decode(const AttentionDecodeParams& p, cudaStream_t stream
     const int chunk = sp.chunk;
     const dim3 grid(static_cast<unsigned>(sp.n_splits), static_cast<unsigned>(p.n_head_kv),
                     static_cast<unsigned>(p.n_seq));
+    void (*kernel)(AttentionDecodeParams, int) = nullptr;
     switch (group) {
-        case 1: attention_decode_kernel<Kv, Rot, 1><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
-        case 2: attention_decode_kernel<Kv, Rot, 2><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
-        case 4: attention_decode_kernel<Kv, Rot, 4><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
-        case 6: attention_decode_kernel<Kv, Rot, 6><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
-        case 8: attention_decode_kernel<Kv, Rot, 8><<<grid, kAttnThreads, 0, stream>>>(p, chunk); break;
+        case 1: kernel = attention_decode_kernel<Kv, Rot, 1>; break;
+        case 2: kernel = attention_decode_kernel<Kv, Rot, 2>; break;
+        case 4: kernel = attention_decode_kernel<Kv, Rot, 4>; break;
+        case 6: kernel = attention_decode_kernel<Kv, Rot, 6>; break;
+        case 8: kernel = attention_decode_kernel<Kv, Rot, 8>; break;
         default:
             fail(who, ": n_head / n_head_kv = ", group, " (n_head ", p.n_head, ", n_head_kv ",
                  p.n_head_kv, ") is not a compiled group size (1, 2, 4, 6, 8)");
     }
-    GDN_CHECK_LAUNCH("attention_decode_kernel");
+    launch_kernel("attention_decode_kernel", kernel, grid, dim3(kAttnThreads), 0, stream, p, chunk);
 }
 
 }  // namespace gdn::kernels

@@ -19,6 +19,7 @@
 #include "gdn/core/error.hpp"
 #include "gdn/core/tensor.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/launch.cuh"
 #include "gdn/kernels/gemv.cuh"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/formats.hpp"
@@ -50,6 +51,8 @@ constexpr int k_warps = 8;
 
 template <class F>
 __global__ void __launch_bounds__(32 * k_warps) embedding_kernel(const EmbeddingParams p) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
     using T = gemv_detail::Tile<F>;
     // one step per warp, 16 bytes of slack so 4-byte copies can start aligned
     __shared__ __align__(16) uint8_t stage[k_warps][(T::step_bytes + 16 + 15) / 16 * 16];
@@ -99,8 +102,8 @@ void launch_embedding(const EmbeddingParams& p, cudaStream_t stream) {
     GDN_CHECK((reinterpret_cast<uintptr_t>(p.table) & 3) == 0, "launch_embedding: table must be 4-byte aligned");
     const int steps = static_cast<int>(p.n_embd / gemv_detail::k_step);
     const dim3 grid(static_cast<unsigned>(p.n_seq), (steps + embedding_detail::k_warps - 1) / embedding_detail::k_warps);
-    embedding_detail::embedding_kernel<F><<<grid, 32 * embedding_detail::k_warps, 0, stream>>>(p);
-    GDN_CHECK_LAUNCH("launch_embedding");
+    launch_kernel("launch_embedding", embedding_detail::embedding_kernel<F>, grid,
+                  dim3(32 * embedding_detail::k_warps), 0, stream, p);
 }
 
 /// Runtime-typed entry: dispatch on p.type.

@@ -65,6 +65,7 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/core/tensor.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/launch.cuh"
 #include "gdn/kernels/gemv_generic.cuh"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/formats.hpp"
@@ -386,6 +387,10 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
 
 #pragma unroll
     for (int i = 0; i < k_stages - 1; ++i) issue(i);
+    // launch.cuh: the first weight chunks (immutable) are in flight; x, norm_w, resid and y
+    // belong to the predecessors until this returns.
+    pdl_wait();
+    pdl_launch_dependents();
 
     // RMSNorm scale of each sequence, while the first chunks are in flight.
     float* xs = reinterpret_cast<float*>(smem + ring_bytes<F>());  // [n_seq, cols] if x_smem
@@ -1045,6 +1050,10 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
 
 #pragma unroll
     for (int i = 0; i < k_mma_stages - 1; ++i) issue();
+    // launch.cuh: the first weight chunks (immutable) are in flight; x, norm_w, resid and y
+    // belong to the predecessors until this returns.
+    pdl_wait();
+    pdl_launch_dependents();
 
     // x -> B operand, while the first chunks are in flight. 1: RMS and max |x * norm_w| per
     // sequence (not needed for bf16 without a norm), the fixed-point exponent E from the max.
@@ -1379,8 +1388,7 @@ void launch(const GemvParams& p, bool dual, cudaStream_t stream) {
     a.ksplit = choose_ksplit(a.n_pairs, a.chunks, max_blocks);
     a.n_groups = (a.n_pairs * a.ksplit + k_warps - 1) / k_warps;
     const int grid = a.n_groups < max_blocks ? a.n_groups : max_blocks;
-    kernel<<<grid, k_threads, smem, stream>>>(a);
-    GDN_CHECK_LAUNCH(what);
+    launch_kernel(what, kernel, dim3(grid), dim3(k_threads), smem, stream, a);
 }
 
 // Warps per block of the tensor-core kernel: k_mma_warps, or fewer where the B operand of a
@@ -1438,8 +1446,7 @@ void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, cuda
     // blocks take contiguous octets of rows (full 16-row tiles where there are enough)
     const int units = dual ? a.n_oct : (a.n_oct + 1) / 2;
     const int grid = units < sms * per_sm ? units : sms * per_sm;
-    kernel<<<grid, 32 * warps, smem, stream>>>(a);
-    GDN_CHECK_LAUNCH(what);
+    launch_kernel(what, kernel, dim3(grid), dim3(32 * warps), smem, stream, a);
 }
 
 template <class F>

@@ -18,6 +18,7 @@
 #include "gdn/core/dtype.hpp"
 #include "gdn/core/error.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/launch.cuh"
 #include "gdn/quant/formats.hpp"
 
 namespace gdn::kernels {
@@ -57,6 +58,8 @@ struct Args {
 
 template <class F>
 __global__ void __launch_bounds__(32 * k_warps) gemv_kernel(const Args a) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
     extern __shared__ float xs[];  // [n_seq, cols], normalised when norm_w is set
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     for (int s = 0; s < a.n_seq; ++s) {
@@ -119,6 +122,8 @@ __global__ void __launch_bounds__(32 * k_warps) gemv_kernel(const Args a) {
 template <class F>
 __global__ void __launch_bounds__(256) embedding_kernel(const uint8_t* table, int64_t row_bytes, int64_t n_vocab,
                                                         int n_embd, const int32_t* token, float* out) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
     const int s = blockIdx.x;
     const int32_t t = token[s];
     float* o = out + int64_t(s) * n_embd;
@@ -154,8 +159,7 @@ void launch_gemv_generic(const std::byte* w, const std::byte* w_up, int64_t rows
               dtype_row_bytes(F::dtype, cols), int(rows), int(cols), n_seq, x, y, resid, norm_w, norm_eps};
     const int grid = int((rows + d::k_warps - 1) / d::k_warps);
     const size_t smem = size_t(n_seq) * size_t(cols) * sizeof(float);
-    d::gemv_kernel<F><<<grid, 32 * d::k_warps, smem, stream>>>(a);
-    GDN_CHECK_LAUNCH(what);
+    launch_kernel(what, d::gemv_kernel<F>, dim3(grid), dim3(32 * d::k_warps), smem, stream, a);
 }
 
 template <QuantFormat F>
@@ -165,9 +169,9 @@ void launch_embedding_generic(const std::byte* table, int64_t n_vocab, int64_t n
     GDN_CHECK(n_embd > 0 && n_embd % F::block_elems == 0, "launch_embedding_generic: n_embd = ", n_embd,
               " is not a positive multiple of the ", dtype_name(F::dtype), " block size ", F::block_elems);
     GDN_CHECK(n_seq >= 1 && n_seq <= 65535, "launch_embedding_generic: n_seq = ", n_seq);
-    gemv_generic_detail::embedding_kernel<F><<<n_seq, 256, 0, stream>>>(
-        reinterpret_cast<const uint8_t*>(table), dtype_row_bytes(F::dtype, n_embd), n_vocab, int(n_embd), token, out);
-    GDN_CHECK_LAUNCH("launch_embedding_generic");
+    launch_kernel("launch_embedding_generic", gemv_generic_detail::embedding_kernel<F>, dim3(n_seq), dim3(256), 0,
+                  stream, reinterpret_cast<const uint8_t*>(table), dtype_row_bytes(F::dtype, n_embd), n_vocab,
+                  int(n_embd), token, out);
 }
 
 }  // namespace gdn::kernels

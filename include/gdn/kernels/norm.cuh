@@ -11,6 +11,7 @@
 
 #include "gdn/core/error.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/launch.cuh"
 
 namespace gdn::kernels {
 
@@ -29,6 +30,8 @@ constexpr int k_threads = 256;
 
 template <int Threads>
 __global__ void __launch_bounds__(Threads) rms_norm_kernel(const RmsNormParams p) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
     __shared__ float warp_sums[Threads / 32];
     __shared__ float scale;
     const float* x = p.x + blockIdx.x * p.n;
@@ -56,9 +59,8 @@ inline void launch_rms_norm(const RmsNormParams& p, cudaStream_t stream) {
     GDN_CHECK(p.n > 0, "launch_rms_norm: n = ", p.n, " must be positive");
     GDN_CHECK(p.n_rows >= 1 && p.n_rows < (int64_t(1) << 31), "launch_rms_norm: n_rows = ", p.n_rows);
     GDN_CHECK(p.eps > 0.f, "launch_rms_norm: eps must be positive, got ", p.eps);
-    norm_detail::rms_norm_kernel<norm_detail::k_threads>
-        <<<static_cast<unsigned>(p.n_rows), norm_detail::k_threads, 0, stream>>>(p);
-    GDN_CHECK_LAUNCH("launch_rms_norm");
+    launch_kernel("launch_rms_norm", norm_detail::rms_norm_kernel<norm_detail::k_threads>,
+                  dim3(static_cast<unsigned>(p.n_rows)), dim3(norm_detail::k_threads), 0, stream, p);
 }
 
 }  // namespace gdn::kernels

@@ -30,6 +30,7 @@
 #include "gdn/core/error.hpp"
 #include "gdn/core/macros.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/launch.cuh"
 
 namespace gdn::kernels {
 
@@ -73,6 +74,8 @@ GDN_DEVICE GDN_FORCEINLINE bool better(float v, int i, float bv, int bi) {
 constexpr int k_argmax_threads = 256;
 
 static __global__ void __launch_bounds__(k_argmax_threads) argmax_kernel(const ArgmaxParams p) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
     __shared__ float sv[k_argmax_threads / 32];
     __shared__ int si[k_argmax_threads / 32];
     __shared__ bool last;
@@ -262,6 +265,8 @@ GDN_DEVICE T block_inclusive_scan(T v, T* warp_tot, T& total) {
 }
 
 static __global__ void __launch_bounds__(k_threads) sample_kernel(const SampleArgs a) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
     __shared__ float fred[k_warps];
     __shared__ uint32_t ured[k_warps];
     __shared__ uint32_t hist[2048];
@@ -482,9 +487,8 @@ inline void launch_argmax(const ArgmaxParams& p, cudaStream_t stream) {
     sampling_detail::check_common(p.logits, p.n_vocab, p.n_seq, p.token, "launch_argmax");
     GDN_CHECK(p.workspace != nullptr, "launch_argmax: workspace is null (sampling_workspace_bytes)");
     GDN_CHECK((reinterpret_cast<uintptr_t>(p.workspace) & 3) == 0, "launch_argmax: workspace must be 4-byte aligned");
-    sampling_detail::argmax_kernel<<<dim3(k_argmax_parts, static_cast<unsigned>(p.n_seq)),
-                                     sampling_detail::k_argmax_threads, 0, stream>>>(p);
-    GDN_CHECK_LAUNCH("launch_argmax");
+    launch_kernel("launch_argmax", sampling_detail::argmax_kernel, dim3(k_argmax_parts, static_cast<unsigned>(p.n_seq)),
+                  dim3(sampling_detail::k_argmax_threads), 0, stream, p);
 }
 
 /// token[s] drawn from softmax(logits[s] / temperature) restricted by top_k / top_p;
@@ -515,8 +519,8 @@ inline void launch_sample(const SampleParams& p, cudaStream_t stream) {
     a.k = p.top_k > 0 ? p.top_k : (p.top_p < 1.f ? k_max_top_k : 0);
     a.seed = p.seed;
     a.step = p.step;
-    sampling_detail::sample_kernel<<<static_cast<unsigned>(p.n_seq), sampling_detail::k_threads, 0, stream>>>(a);
-    GDN_CHECK_LAUNCH("launch_sample");
+    launch_kernel("launch_sample", sampling_detail::sample_kernel, dim3(static_cast<unsigned>(p.n_seq)),
+                  dim3(sampling_detail::k_threads), 0, stream, a);
 }
 
 }  // namespace gdn::kernels

@@ -50,6 +50,7 @@
 #include "gdn/kernels/attention_decode.cuh"
 #include "gdn/kernels/attention_prefill.cuh"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/launch.cuh"
 #include "gdn/kernels/deltanet_prefill.cuh"
 #include "gdn/kernels/deltanet_step.cuh"
 #include "gdn/kernels/embedding.cuh"
@@ -101,6 +102,8 @@ namespace detail {
 /// pos advances; then the ring counter. grid 1, block n_seq; 16 bytes per sequence moved.
 static __global__ void advance_kernel(int32_t* pos, int32_t* token, const int32_t* next, int32_t* ring,
                                       int ring_cap, uint32_t* counter, int n_seq) {
+    kernels::pdl_wait();  // launched through kernels::launch_kernel (launch.cuh)
+    kernels::pdl_launch_dependents();
     const int s = static_cast<int>(threadIdx.x);
     const uint32_t row = *counter % static_cast<uint32_t>(ring_cap);
     if (s < n_seq) {
@@ -569,9 +572,8 @@ private:
             launches += enqueue_mlp(lw, io_, stream_);
         }
         enqueue_head(0, opt_.batch, logits_, next_ptr(), pos_ptr());
-        detail::advance_kernel<<<1, opt_.batch, 0, stream_>>>(pos_ptr(), token_ptr(), next_ptr(), ring_, ring_cap,
-                                                              counter_ptr(), opt_.batch);
-        GDN_CHECK_LAUNCH("advance_kernel");
+        kernels::launch_kernel("advance_kernel", detail::advance_kernel, dim3(1), dim3(opt_.batch), 0, stream_,
+                               pos_ptr(), token_ptr(), next_ptr(), ring_, int(ring_cap), counter_ptr(), opt_.batch);
         GDN_CHECK(launches == launches_, "cuda decoder: the step enqueued ", launches, " kernels, ",
                   launches_, " were planned");
     }
@@ -605,9 +607,9 @@ private:
         GDN_CHECK_LAUNCH("bump_kernel");
         if (!last) return;
         enqueue_head(n - 1, 1, logits_ + static_cast<int64_t>(seq) * cfg_.n_vocab, next_ptr() + seq, pos);
-        detail::advance_kernel<<<1, 1, 0, stream_>>>(pos, token_ptr() + seq, next_ptr() + seq, nullptr, ring_cap,
-                                                     counter_ptr(), 1);
-        GDN_CHECK_LAUNCH("advance_kernel");
+        kernels::launch_kernel("advance_kernel", detail::advance_kernel, dim3(1), dim3(1), 0, stream_, pos,
+                               token_ptr() + seq, next_ptr() + seq, static_cast<int32_t*>(nullptr), int(ring_cap),
+                               counter_ptr(), 1);
     }
 
     void run_step() {
