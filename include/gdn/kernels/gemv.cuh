@@ -14,9 +14,9 @@
 //            = (tile i / chunks, chunk i % chunks), warp w takes items w, w + warps, ..., so
 //            the warps read adjacent chunks of the same rows together, each warp through its
 //            own 3-stage cp.async ring (chunk = 256 columns, 128 for f16 / bf16). Thread
-//            (g, t) = (lane / 4, lane % 4) holds mma rows g and g + 8; its sums meet the other
-//            warps' in shared memory (atomicAdd) when it leaves a tile, and the round's outputs
-//            are written after a block barrier.
+//            (g, t) = (lane / 4, lane % 4) holds mma rows g and g + 8; when it leaves a tile its
+//            sums go to the tile's slot for that warp in shared memory, and after a block barrier
+//            the round's outputs add the slots in a fixed order (bit-reproducible, no atomics).
 //   grid   = min(tiles, SMs * resident blocks): octets spread evenly, one range per block.
 //   bytes  = rows * row_bytes (both matrices for gate/up), read once from HBM; x (n_seq *
 //            cols * 4) read twice per block from L2 to build the B operand; norm_w, resid, y.
@@ -931,7 +931,11 @@ constexpr int mma_warp_bytes() {  // the ring of one warp
     return k_mma_stages * mma_stage_bytes<F>();
 }
 
-constexpr int k_mma_round_tiles = 32;   // most tiles per round (shared sums: 256 B each)
+constexpr int k_mma_round_tiles = 32;   // most tiles per round (shared sums: 256 B per tile and slot)
+constexpr int k_mma_static_bytes = 1024; // the kernel's static shared memory (reductions), rounded up
+
+// Sum slots per tile of a round: the warps that visit the tile (see gemv_mma_kernel).
+GDN_HOST_DEVICE constexpr int mma_slots(int chunks, int warps) { return chunks < warps ? chunks : warps; }
 
 /// Bytes of the B operand (and sums) of `n_seq` sequences of `cols` inputs.
 template <class F>
@@ -976,7 +980,8 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
     const bool dual = a.w_up != nullptr;
     uint8_t* ring = smem + warp * (k_mma_stages * stage_bytes);
     uint8_t* xs = smem + n_warps * (k_mma_stages * stage_bytes);   // B operand, a.x_bytes
-    float* racc = reinterpret_cast<float*>(xs + a.x_bytes);        // [round tiles][16 mma rows][4 t]
+    // [round tiles][slots][16 mma rows][4 t]: one slot per warp visit of a tile (below)
+    float* racc = reinterpret_cast<float*>(xs + a.x_bytes);
 
     // This block's octets [o0, o1) of output rows, as tiles of 16 mma rows: rows 16k.. (plain)
     // or 8 gate rows (mma rows 0-7) and the same 8 up rows (8-15).
@@ -1228,10 +1233,13 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
             }
         }
     }
-    for (int i = threadIdx.x; i < round_tiles * 64; i += blockDim.x) racc[i] = 0.f;
     __syncthreads();
 
-    // per-thread sums to shared memory with the digit weights and 2^-E applied
+    // Per-thread sums to shared memory with the digit weights and 2^-E applied, in a fixed
+    // order (no float atomics: the result is the same bits every run). A warp visits each tile
+    // of a round at most once, as a run of consecutive items: with chunks >= warps every warp
+    // visits every tile (slot = warp); with fewer chunks each visit is one chunk (slot = chunk).
+    const int n_slots = mma_slots(n_chunks, n_warps);
     const float wt = M::pair_weight(t) * seq_unscale[M::seq_of(t)];
     float acc[2] = {0.f, 0.f};
     Cursor out{0, warp, 0, warp};
@@ -1258,9 +1266,10 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
             __syncwarp();  // the next issue() overwrites this stage
 
             advance(out, true);
-            if (out.rd != round || out.kl != kl) {   // leaving this tile: add to the round's sums
-                atomicAdd(&racc[(kl * 16 + g) * 4 + t], acc[0] * wt);
-                atomicAdd(&racc[(kl * 16 + g + 8) * 4 + t], acc[1] * wt);
+            if (out.rd != round || out.kl != kl) {   // leaving this tile: its slot of the round's sums
+                float* r = racc + (kl * n_slots + (n_chunks >= n_warps ? warp : c)) * 64;
+                r[g * 4 + t] = acc[0] * wt;
+                r[(g + 8) * 4 + t] = acc[1] * wt;
                 acc[0] = 0.f;
                 acc[1] = 0.f;
             }
@@ -1274,16 +1283,13 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
             const int s = o / (rt * out_rows), rem = o - s * (rt * out_rows);
             const int kl = rem / out_rows, mr = rem - kl * out_rows;
             float v0 = 0.f, v1 = 0.f;
+            for (int sl = 0; sl < n_slots; ++sl) {   // every slot of a tile of this round was written
+                const float* r = racc + (kl * n_slots + sl) * 64;
 #pragma unroll
-            for (int tt = 0; tt < 4; ++tt) {
-                if (M::seq_of(tt) == s) {
-                    float& r0 = racc[(kl * 16 + mr) * 4 + tt];
-                    v0 += r0;
-                    r0 = 0.f;
-                    if (dual) {
-                        float& r1 = racc[(kl * 16 + mr + 8) * 4 + tt];
-                        v1 += r1;
-                        r1 = 0.f;
+                for (int tt = 0; tt < 4; ++tt) {
+                    if (M::seq_of(tt) == s) {
+                        v0 += r[mr * 4 + tt];
+                        if (dual) v1 += r[(mr + 8) * 4 + tt];
                     }
                 }
             }
@@ -1395,14 +1401,15 @@ void launch(const GemvParams& p, bool dual, cudaStream_t stream) {
 // wide x leaves less room; 0 where even 2 do not fit (the CUDA-core kernel takes the call).
 template <class F>
 int mma_warps(int64_t x_bytes, int smem_optin) {
-    constexpr int64_t fixed = 1024 + k_mma_round_tiles * 256;   // static shared memory, round sums
+    constexpr int64_t fixed = k_mma_static_bytes + k_mma_round_tiles * 256;   // static shared memory, round sums
     const int64_t w = (smem_optin - x_bytes - fixed) / mma_warp_bytes<F>();
     return w < 2 ? 0 : static_cast<int>(w < k_mma_warps ? w : k_mma_warps);
 }
 
 // Tiles per round: round_tiles * chunks a multiple of the warps (every warp as many items),
-// at least 4 items per warp where the round sums allow.
-inline int mma_round_tiles(int chunks, int warps) {
+// at least 4 items per warp where the round sums allow; halved while the round's sum slots
+// (round_tiles * mma_slots * 256 B) exceed `slot_bytes`.
+inline int mma_round_tiles(int chunks, int warps, int64_t slot_bytes) {
     int a = chunks, b = warps;
     while (b != 0) {
         const int r = a % b;
@@ -1411,11 +1418,13 @@ inline int mma_round_tiles(int chunks, int warps) {
     }
     int tiles = warps / a;
     while (tiles * chunks < 4 * warps && 2 * tiles <= k_mma_round_tiles) tiles *= 2;
-    return tiles < k_mma_round_tiles ? tiles : k_mma_round_tiles;
+    if (tiles > k_mma_round_tiles) tiles = k_mma_round_tiles;
+    while (tiles > 1 && int64_t(tiles) * mma_slots(chunks, warps) * 256 > slot_bytes) tiles /= 2;
+    return tiles;
 }
 
 template <class F>
-void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, cudaStream_t stream) {
+void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int optin, cudaStream_t stream) {
     using M = MmaTile<F>;
     const char* what = dual ? "launch_gemv_gate_up" : "launch_gemv";
     auto kernel = gemv_mma_kernel<F>;
@@ -1435,8 +1444,10 @@ void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, cuda
     a.steps = a.cols / k_step;
     a.chunks = a.cols / M::chunk_cols;
     a.n_oct = (a.rows + 7) / 8;
-    a.round_tiles = mma_round_tiles(a.chunks, warps);
-    const int smem = a.x_bytes + warps * mma_warp_bytes<F>() + a.round_tiles * 256;
+    // the round's sum slots take what the ring and x leave (at least the reserve of mma_warps)
+    const int64_t left = int64_t(optin) - k_mma_static_bytes - a.x_bytes - int64_t(warps) * mma_warp_bytes<F>();
+    a.round_tiles = mma_round_tiles(a.chunks, warps, left);
+    const int smem = a.x_bytes + warps * mma_warp_bytes<F>() + a.round_tiles * mma_slots(a.chunks, warps) * 256;
     GDN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     int dev = 0, sms = 0, per_sm = 0;
     GDN_CUDA_CHECK(cudaGetDevice(&dev));
@@ -1470,7 +1481,7 @@ void launch_any_seq(const GemvParams& p, bool dual, cudaStream_t stream) {
             const int64_t x_bytes = mma_x_bytes<F>(p.cols, p.n_seq);
             const int warps = mma_warps<F>(x_bytes, optin);
             if (warps > 0) {
-                launch_mma<F>(p, dual, warps, x_bytes, stream);
+                launch_mma<F>(p, dual, warps, x_bytes, optin, stream);
                 return;
             }
         }
