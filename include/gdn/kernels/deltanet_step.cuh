@@ -471,10 +471,12 @@ struct DeltaNetStepConfig {
     int split = 1;  ///< 1, 2 or 4 (a cluster per head when > 1)
 };
 
-/// The variant a launch uses: p.split / p.block_warps where set; else the largest split of
-/// {4, 2} whose Hv*n_seq*split blocks still fit one block per SM (small batches are latency
-/// bound: more SMs per head), split 1 otherwise; 8 warps, except 4 warps (a rolling load window,
-/// four blocks per SM) once split is 1 and there are more than 4 blocks per SM.
+/// The variant a launch uses: p.split / p.block_warps where set; else, with B = Hv*n_seq blocks
+/// and the SM count, split 4 for a float state while 4*B <= SMs (batch 1-2 of Hv 16, batch 1 of
+/// Hv 32), split 1 otherwise; 8 warps up to B = SMs, 4 warps (rolling window, four blocks per
+/// SM) above. H200, bench/kernels_deltanet.cu: this picks the fastest measured variant in every
+/// row of the f32 and bf16 tables (Hv 16/32/48, batch 1-256); split 2 was never the fastest
+/// (opt-in), split 4 only below 32 blocks (f32: 6.36 vs 6.91 us at Hv 16 batch 1; bf16: tie).
 template <class StateT>
 DeltaNetStepConfig deltanet_step_config(const DeltaNetStepParams<StateT>& p) {
     GDN_CHECK(p.split == 0 || p.split == 1 || p.split == 2 || p.split == kDeltaNetSplit,
@@ -487,16 +489,14 @@ DeltaNetStepConfig deltanet_step_config(const DeltaNetStepParams<StateT>& p) {
     GDN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
     const int64_t blocks = int64_t(p.n_v_heads) * p.n_seq;
     DeltaNetStepConfig c;
-    if (p.split != 0) {
+    if (p.split != 0)
         c.split = p.split;
-    } else if (major >= 9 && p.block_warps != 4) {
-        for (int s : {kDeltaNetSplit, 2})
-            if (blocks * s <= sms) { c.split = s; break; }
-    }
+    else if (major >= 9 && sizeof(StateT) == 4 && p.block_warps != 4 && blocks * kDeltaNetSplit <= sms)
+        c.split = kDeltaNetSplit;
     GDN_CHECK(c.split == 1 || major >= 9, "deltanet_step: split ", c.split,
               " needs thread-block clusters (sm_90+), device is sm_", major, "x");
     if (p.block_warps != 0) c.warps = p.block_warps;
-    else c.warps = c.split == 1 && blocks > 4 * int64_t(sms) ? 4 : 8;
+    else c.warps = c.split == 1 && blocks > sms ? 4 : 8;
     GDN_CHECK(c.warps == 8 || c.split == 1, "deltanet_step: block_warps 4 needs split 1, got split ",
               c.split);
     return c;
