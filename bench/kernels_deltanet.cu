@@ -1,6 +1,7 @@
 // bench/kernels_deltanet.cu - DeltaNet decode step kernel: time per call and state bandwidth
-// against a measured device-to-device copy, for batch 1..256 on Qwen3.5-0.8B (Hk=Hv=16) and
-// Qwen3.5-27B (Hk=16, Hv=48) layer shapes, f32 and bf16 state.
+// against a measured device-to-device copy, for batch 1..256 on Qwen3.5-0.8B (Hk=Hv=16),
+// 4B/9B (Hk=16, Hv=32) and 27B (Hk=16, Hv=48) layer shapes, f32 and bf16 state, every kernel
+// variant (8 warps with split 1/2/4, 4 warps; '*' marks the one the launcher's auto picks).
 //
 // Each call is timed inside a CUDA graph that steps through enough distinct layers (each with
 // its own state) that the working set exceeds 256 MB, so the state comes from HBM as in a real
@@ -8,6 +9,7 @@
 // Bytes counted: the state only, 2 * Hv*dk*dv * sizeof(state) * n_seq per call (read + write).
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include <cuda_bf16.h>
@@ -22,7 +24,7 @@ using gdn::kernels::DeltaNetStepParams;
 
 /// Microseconds per call of the step at this shape.
 template <class StateT, bool UseWHT>
-double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int* layers_out) {
+double time_step(int hk, int hv, int n_seq, int warps, int split, cudaStream_t stream, int* layers_out) {
     constexpr int kD = 128;
     const int64_t conv_dim = int64_t(2 * hk + hv) * kD;
     const size_t state_elems = size_t(n_seq) * hv * kD * kD;
@@ -53,6 +55,7 @@ double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int*
     p.conv_w = conv_w; p.dt_bias = dt; p.ssm_a = ssm_a; p.norm_w = norm_w;
     p.pos = pos; p.y = y;
     p.split = split;
+    p.block_warps = warps;
 
     const double us = gdn::bench::graph_us_per_call(layers, [&](int l) {
         p.conv_ring = rings[size_t(l)];
@@ -62,24 +65,45 @@ double time_step(int hk, int hv, int n_seq, int split, cudaStream_t stream, int*
     return us;
 }
 
+/// The variants of a table row: block_warps, split.
+struct Variant {
+    int warps, split;
+    const char* name;
+};
+constexpr Variant kVariants[] = {{8, 1, "8 warps"}, {4, 1, "4 warps"}, {8, 2, "8w split 2"}, {8, 4, "8w split 4"}};
+
 template <class StateT, bool UseWHT>
 void table(const char* model, int hk, int hv, double copy_gbs, cudaStream_t stream) {
-    std::printf("\n%s  Hk=%d Hv=%d  state=%s wht=%d\n", model, hk, hv,
-                sizeof(StateT) == 4 ? "f32" : "bf16", int(UseWHT));
-    std::printf("%6s %7s | %27s | %27s\n", "", "", "split 1 (block per head)", "split 4 (cluster per head)");
-    std::printf("%6s %7s | %8s %9s %8s | %8s %9s %8s\n", "n_seq", "layers", "us/call", "GB/s",
-                "% copy", "us/call", "GB/s", "% copy");
+    std::printf("\n%s  Hk=%d Hv=%d  state=%s wht=%d   (us/call and %% of copy bandwidth; * = auto)\n",
+                model, hk, hv, sizeof(StateT) == 4 ? "f32" : "bf16", int(UseWHT));
+    std::printf("%6s %7s", "n_seq", "layers");
+    for (const Variant& v : kVariants) std::printf(" | %18s", v.name);
+    std::printf(" | %9s\n", "auto GB/s");
     for (int n_seq : {1, 2, 4, 8, 16, 32, 64, 128, 256}) {
         int layers = 0;
         const double bytes = 2.0 * double(hv) * 128 * 128 * sizeof(StateT) * n_seq;
-        std::printf("%6d", n_seq);
-        for (int split : {1, gdn::kernels::kDeltaNetSplit}) {
-            const double us = time_step<StateT, UseWHT>(hk, hv, n_seq, split, stream, &layers);
+        gdn::kernels::DeltaNetStepParams<StateT> q;
+        q.n_seq = n_seq; q.n_k_heads = hk; q.n_v_heads = hv;
+        const gdn::kernels::DeltaNetStepConfig autoc = gdn::kernels::deltanet_step_config(q);
+        double auto_gbs = 0;
+        std::string line;
+        char buf[64];
+        for (const Variant& v : kVariants) {
+            // Splits spread a head over several SMs for small batches; past 16 sequences they
+            // only repeat the prologue.
+            if (v.split > 1 && n_seq > 16) {
+                std::snprintf(buf, sizeof buf, " | %18s", "-");
+                line += buf;
+                continue;
+            }
+            const double us = time_step<StateT, UseWHT>(hk, hv, n_seq, v.warps, v.split, stream, &layers);
             const double gbs = bytes / (us * 1e-6) / 1e9;
-            if (split == 1) std::printf(" %7d", layers);
-            std::printf(" | %8.2f %9.1f %7.1f%%", us, gbs, 100.0 * gbs / copy_gbs);
+            const bool is_auto = v.warps == autoc.warps && v.split == autoc.split;
+            if (is_auto) auto_gbs = gbs;
+            std::snprintf(buf, sizeof buf, " | %8.2f %7.1f%%%c", us, 100.0 * gbs / copy_gbs, is_auto ? '*' : ' ');
+            line += buf;
         }
-        std::printf("\n");
+        std::printf("%6d %7d%s | %9.1f\n", n_seq, layers, line.c_str(), auto_gbs);
     }
 }
 
@@ -98,9 +122,11 @@ int main() {
     std::printf("deltanet_step benchmark on %s (%d SMs); device-to-device copy: %.1f GB/s "
                 "(read + write)\n", prop.name, prop.multiProcessorCount, copy_gbs);
     table<float, false>("Qwen3.5-0.8B", 16, 16, copy_gbs, stream);
+    table<float, false>("Qwen3.5-9B", 16, 32, copy_gbs, stream);
     table<float, false>("Qwen3.5-27B", 16, 48, copy_gbs, stream);
     table<float, true>("Qwen3.5-27B", 16, 48, copy_gbs, stream);
     table<__nv_bfloat16, false>("Qwen3.5-0.8B", 16, 16, copy_gbs, stream);
+    table<__nv_bfloat16, false>("Qwen3.5-9B", 16, 32, copy_gbs, stream);
     table<__nv_bfloat16, false>("Qwen3.5-27B", 16, 48, copy_gbs, stream);
     GDN_CUDA_CHECK(cudaStreamDestroy(stream));
     return 0;

@@ -19,6 +19,7 @@
 #include "gdn/ref/decoder.hpp"
 #include "gdn/schedule/decoder.cuh"
 #include "gdn/schedule/ref_decoder.hpp"
+#include "deltanet_ref.cuh"
 
 namespace {
 
@@ -384,7 +385,8 @@ TEST_CASE("cuda decoder: chunked prefill leaves the state token-by-token decode 
             const double e_logits = rel_l2(gpu.logits(), snaps[k].logits);
             double e_state = 0, e_conv = 0;
             for (size_t j = 0; j < dn_layers.size(); ++j) {
-                const auto st = download<float>(gpu.deltanet_state(dn_layers[j]), state_elems);
+                auto st = download<float>(gpu.deltanet_state(dn_layers[j]), state_elems);
+                gdn::test::deltanet::transpose_heads(st);  // V-major [Hv, dv, dk] -> [Hv, dk, dv]
                 e_state = std::max(e_state, rel_l2(st, snaps[k].state[j]));
                 const auto ring = download<float>(gpu.conv_ring(dn_layers[j]),
                                                   static_cast<size_t>(gdn::kernels::kDeltaNetConvKernel * conv_dim));

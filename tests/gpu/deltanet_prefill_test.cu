@@ -9,7 +9,8 @@
 // into the decoder's fused projection rows [T, conv_dim + Hv*dv + 2*Hv].
 //
 // Errors are |gpu - ref| / (|ref| + rms(ref)), rms over the compared vector (a token's y row or
-// the whole state), as in deltanet_step_test.
+// the whole state), as in deltanet_step_test. The GPU state is V-major [Hv, dv, dk]; the
+// comparisons transpose it to the reference's [Hv, dk, dv] (transpose_heads).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -193,6 +194,7 @@ struct Variant {
         ring_st.upload(ring);
         std::vector<double> s0 = init.s;
         if (UseWHT) rotate_keys(s0);
+        transpose_heads(s0);  // the GPU's V-major layout
         std::vector<StateT> sh(s0.size());
         for (size_t i = 0; i < s0.size(); ++i) sh[i] = float_to_state<StateT>(float(s0[i]));
         s_pf.upload(sh);
@@ -247,11 +249,12 @@ struct Variant {
         GDN_CUDA_CHECK(cudaDeviceSynchronize());
     }
 
-    /// A downloaded state as stored (rotated key basis with WHT).
+    /// A downloaded state as stored (rotated key basis with WHT), in the reference's layout.
     [[nodiscard]] static std::vector<double> raw_state(const DeviceBuffer<StateT>& s) {
         const std::vector<StateT> raw = s.download();
         std::vector<double> out(raw.size());
         for (size_t i = 0; i < raw.size(); ++i) out[i] = state_to_double<StateT>(raw[i]);
+        transpose_heads(out);
         return out;
     }
     /// A downloaded state in the reference (unrotated) basis.

@@ -2,7 +2,8 @@
 // deltanet_step and deltanet_prefill tests, written from MODEL.md steps 2-6
 // (HF torch_recurrent_gated_delta_rule): conv + silu, L2 norms, gates, delta rule, gated
 // RMSNorm, one token at a time. Also the random layer weights both tests use, the host
-// Walsh-Hadamard rotation of stored states, state-type conversions and the error measure
+// Walsh-Hadamard rotation of stored states, the transpose between the reference's [Hv, dk, dv]
+// and the GPU's V-major [Hv, dv, dk] state, state-type conversions and the error measure
 // |gpu - ref| / (|ref| + rms(ref)).
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <random>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <cuda_bf16.h>
@@ -139,6 +141,19 @@ inline void rotate_keys(std::vector<double>& s) {
                         m[(r + len) * kD + j] = x - y;
                     }
         for (int i = 0; i < kD * kD; ++i) m[i] *= scale;
+    }
+}
+
+/// In place: every [128, 128] head matrix of `s` transposed. The GPU keeps the state V-major,
+/// [.., Hv, dv, dk] (kernels/deltanet_step.cuh), the reference [.., Hv, dk, dv]; this maps either
+/// layout to the other (it is its own inverse). Any element type, any number of sequences.
+template <class T>
+void transpose_heads(std::vector<T>& s) {
+    const size_t per = size_t(kD) * kD;
+    for (size_t h = 0; h < s.size() / per; ++h) {
+        T* m = &s[h * per];
+        for (int i = 0; i < kD; ++i)
+            for (int j = i + 1; j < kD; ++j) std::swap(m[i * kD + j], m[j * kD + i]);
     }
 }
 

@@ -1,7 +1,10 @@
 // tests/gpu/deltanet_step_test.cu - gdn::kernels::deltanet_step against a naive double-precision
 // CPU loop from MODEL.md steps 2-6 (HF torch_recurrent_gated_delta_rule; tests/gpu/deltanet_ref.cuh):
 // conv + silu, L2 norms, gates, delta rule, gated RMSNorm. Random inputs of real Qwen3.5 shapes
-// (dk = dv = 128), random initial recurrent and conv states, positions that differ per sequence.
+// (dk = dv = 128), random initial recurrent and conv states, positions that differ per sequence;
+// every kernel variant (8 warps with split 1, 2, 4; 4 warps) in lockstep against one reference.
+// The GPU state is V-major [n_seq, Hv, dv, dk]; transpose_heads maps it to the reference's
+// [Hv, dk, dv] both ways.
 //
 // Errors are measured as |gpu - ref| / (|ref| + rms(ref)) (rms over the compared vector), so
 // large values are checked relatively and values near zero against the vector's typical size.
@@ -11,9 +14,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <cuda_bf16.h>
@@ -85,6 +91,7 @@ struct GpuLayer {
                                                  &ring_h[size_t(s) * kTaps * cd]);
             std::vector<double> s0 = init[size_t(s)].s;
             if (UseWHT) rotate_keys(s0);
+            transpose_heads(s0);  // the GPU's V-major layout
             for (size_t i = 0; i < s0.size(); ++i)
                 state_h[size_t(s) * s0.size() + i] = float_to_state<StateT>(float(s0[i]));
         }
@@ -110,11 +117,12 @@ struct GpuLayer {
         gdn::kernels::launch_deltanet_step<StateT, UseWHT>(p, stream);
     }
 
-    /// The state in the reference (unrotated) basis, sequence s.
+    /// The state in the reference's layout and (unrotated) basis, sequence s.
     std::vector<double> state_of(const std::vector<StateT>& all, int s) const {
         const size_t per = size_t(L.hv) * kD * kD;
         std::vector<double> out(per);
         for (size_t i = 0; i < per; ++i) out[i] = state_to_double<StateT>(all[size_t(s) * per + i]);
+        transpose_heads(out);
         if (UseWHT) rotate_keys(out);
         return out;
     }
@@ -142,69 +150,92 @@ struct CaseResult {
     bool address_kept = true;
 };
 
-/// `steps` steps of one variant against the reference; y compared every step, state and conv
-/// ring at the end.
+/// A kernel variant (DeltaNetStepParams::block_warps, split).
+struct Variant {
+    int warps, split;
+};
+// Every variant the launcher can pick: 8 warps with split 1, 2 and 4 (clusters), 4 warps.
+constexpr Variant kVariants[] = {{8, 1}, {4, 1}, {8, 2}, {8, gdn::kernels::kDeltaNetSplit}};
+constexpr int kNumVariants = int(std::size(kVariants));
+
+/// `steps` steps of every variant in lockstep (each with its own state and ring, the same
+/// inputs) against one reference; y compared every step, state and conv ring at the end.
 template <class StateT, bool UseWHT>
-CaseResult run_case(int hk, int hv, int n_seq, HeadOrder order, int split, int steps, uint64_t seed) {
+std::vector<CaseResult> run_case(int hk, int hv, int n_seq, HeadOrder order, int steps, uint64_t seed) {
     const Layer L(hk, hv, seed);
     std::mt19937_64 rng(seed * 7919 + 1);
     std::vector<RefSeq> ref = random_init(L, n_seq, rng, true);
     std::vector<int32_t> pos(static_cast<size_t>(n_seq));
     for (int s = 0; s < n_seq; ++s) pos[size_t(s)] = 5 + 3 * s;  // every slot phase appears
     DeviceInputs din(L, n_seq);
-    GpuLayer<StateT, UseWHT> gpu(L, order, n_seq, ref, pos, din);
-    gpu.p.split = split;
+    std::vector<std::unique_ptr<GpuLayer<StateT, UseWHT>>> gpu;
+    for (const Variant& v : kVariants) {
+        gpu.push_back(std::make_unique<GpuLayer<StateT, UseWHT>>(L, order, n_seq, ref, pos, din));
+        gpu.back()->p.block_warps = v.warps;
+        gpu.back()->p.split = v.split;
+    }
 
-    CaseResult res;
+    std::vector<CaseResult> res(static_cast<size_t>(kNumVariants));
     const size_t ydim = size_t(hv) * kD;
-    std::vector<double> y_ref(ydim);
+    std::vector<double> y_ref(ydim * size_t(n_seq));
     for (int t = 0; t < steps; ++t) {
         const StepInputs in = random_inputs(L, n_seq, rng);
         din.upload(in, pos);
-        gpu.step();
-        const std::vector<float> y = gpu.y.download();
-        for (int s = 0; s < n_seq; ++s) {
+        for (auto& g : gpu) g->step();
+        for (int s = 0; s < n_seq; ++s)
             ref_step(L, order, ref[size_t(s)], &in.qkv[size_t(s * L.conv_dim)], &in.z[size_t(s) * ydim],
-                     &in.b[size_t(s * hv)], &in.a[size_t(s * hv)], y_ref.data());
-            res.y.add(std::vector<float>(y.begin() + long(s * ydim), y.begin() + long((s + 1) * ydim)),
-                      y_ref);
+                     &in.b[size_t(s * hv)], &in.a[size_t(s * hv)], &y_ref[size_t(s) * ydim]);
+        for (int v = 0; v < kNumVariants; ++v) {
+            const std::vector<float> y = gpu[size_t(v)]->y.download();
+            for (int s = 0; s < n_seq; ++s)
+                res[size_t(v)].y.add(
+                    std::vector<float>(y.begin() + long(s * ydim), y.begin() + long((s + 1) * ydim)),
+                    std::vector<double>(y_ref.begin() + long(s * ydim), y_ref.begin() + long((s + 1) * ydim)));
         }
         for (auto& p : pos) ++p;
     }
-    const std::vector<StateT> st = gpu.state.download();
-    const std::vector<float> ring = gpu.ring.download();
     std::vector<float> hist(static_cast<size_t>(3 * L.conv_dim));
-    for (int s = 0; s < n_seq; ++s) {
-        const std::vector<double> got = gpu.state_of(st, s);
-        res.state.add(std::vector<float>(got.begin(), got.end()), ref[size_t(s)].s);
-        gdn::kernels::conv_ring_to_history(&ring[size_t(s) * kTaps * L.conv_dim], L.conv_dim,
-                                           pos[size_t(s)], hist.data());
-        for (size_t i = 0; i < hist.size(); ++i)
-            if (double(hist[i]) != ref[size_t(s)].hist[i]) ++res.ring_mismatch;
+    for (int v = 0; v < kNumVariants; ++v) {
+        GpuLayer<StateT, UseWHT>& g = *gpu[size_t(v)];
+        CaseResult& r = res[size_t(v)];
+        const std::vector<StateT> st = g.state.download();
+        const std::vector<float> ring = g.ring.download();
+        for (int s = 0; s < n_seq; ++s) {
+            const std::vector<double> got = g.state_of(st, s);
+            r.state.add(std::vector<float>(got.begin(), got.end()), ref[size_t(s)].s);
+            gdn::kernels::conv_ring_to_history(&ring[size_t(s) * kTaps * L.conv_dim], L.conv_dim,
+                                               pos[size_t(s)], hist.data());
+            for (size_t i = 0; i < hist.size(); ++i)
+                if (double(hist[i]) != ref[size_t(s)].hist[i]) ++r.ring_mismatch;
+        }
+        r.address_kept = g.state.get() == g.state_addr && g.p.state == g.state_addr;
     }
-    res.address_kept = gpu.state.get() == gpu.state_addr && gpu.p.state == gpu.state_addr;
     return res;
 }
 
 template <class StateT, bool UseWHT>
-void check_case(int hk, int hv, int n_seq, HeadOrder order, int split, int steps, double tol_y,
-                double tol_mean, double tol_state) {
-    const CaseResult r = run_case<StateT, UseWHT>(hk, hv, n_seq, order, split, steps,
-                                                  uint64_t(hk * 1000 + hv * 10 + n_seq));
+void check_case(int hk, int hv, int n_seq, HeadOrder order, int steps, double tol_y, double tol_mean,
+                double tol_state) {
+    const std::vector<CaseResult> rs = run_case<StateT, UseWHT>(hk, hv, n_seq, order, steps,
+                                                                uint64_t(hk * 1000 + hv * 10 + n_seq));
     const char* st = std::is_same_v<StateT, float> ? "f32 " : "bf16";
-    std::printf("deltanet_step Hk=%2d Hv=%2d n_seq=%d %-7s split=%d wht=%d state=%s %d steps: "
-                "y max %.3g mean %.3g (tol %.0e / %.0e), state max %.3g (tol %.0e), ring mismatches %zu\n",
-                hk, hv, n_seq, order_name(order), split, int(UseWHT), st, steps, r.y.max, r.y.mean(),
-                tol_y, tol_mean, r.state.max, tol_state, r.ring_mismatch);
-    INFO("Hk=" << hk << " Hv=" << hv << " n_seq=" << n_seq << " order=" << order_name(order)
-               << " split=" << split << " wht=" << UseWHT << " state=" << st);
-    CHECK(r.y.non_finite == 0);
-    CHECK(r.state.non_finite == 0);
-    CHECK(r.y.max <= tol_y);
-    CHECK(r.y.mean() <= tol_mean);
-    CHECK(r.state.max <= tol_state);
-    CHECK(r.ring_mismatch == 0);
-    CHECK(r.address_kept);
+    for (int v = 0; v < kNumVariants; ++v) {
+        const CaseResult& r = rs[size_t(v)];
+        const int warps = kVariants[v].warps, split = kVariants[v].split;
+        std::printf("deltanet_step Hk=%2d Hv=%2d n_seq=%d %-7s warps=%d split=%d wht=%d state=%s %d steps: "
+                    "y max %.3g mean %.3g (tol %.0e / %.0e), state max %.3g (tol %.0e), ring mismatches %zu\n",
+                    hk, hv, n_seq, order_name(order), warps, split, int(UseWHT), st, steps, r.y.max,
+                    r.y.mean(), tol_y, tol_mean, r.state.max, tol_state, r.ring_mismatch);
+        INFO("Hk=" << hk << " Hv=" << hv << " n_seq=" << n_seq << " order=" << order_name(order)
+                   << " warps=" << warps << " split=" << split << " wht=" << UseWHT << " state=" << st);
+        CHECK(r.y.non_finite == 0);
+        CHECK(r.state.non_finite == 0);
+        CHECK(r.y.max <= tol_y);
+        CHECK(r.y.mean() <= tol_mean);
+        CHECK(r.state.max <= tol_state);
+        CHECK(r.ring_mismatch == 0);
+        CHECK(r.address_kept);
+    }
 }
 
 // Tolerances on |gpu - ref| / (|ref| + rms(ref)). f32 state: float rounding only (H200, 50
@@ -215,11 +246,10 @@ constexpr double kTolBf16 = 0.3, kTolBf16Mean = 5e-3;
 
 template <class StateT, bool UseWHT>
 void sweep(double tol, double tol_mean) {
-    for (int split : {1, gdn::kernels::kDeltaNetSplit})
-        for (const auto& [hk, hv] : {std::pair{16, 16}, std::pair{16, 48}})
-            for (int n_seq : {1, 4})
-                for (HeadOrder order : {HeadOrder::grouped, HeadOrder::tiled})
-                    check_case<StateT, UseWHT>(hk, hv, n_seq, order, split, 50, tol, tol_mean, tol);
+    for (const auto& [hk, hv] : {std::pair{16, 16}, std::pair{16, 48}})
+        for (int n_seq : {1, 4})
+            for (HeadOrder order : {HeadOrder::grouped, HeadOrder::tiled})
+                check_case<StateT, UseWHT>(hk, hv, n_seq, order, 50, tol, tol_mean, tol);
 }
 
 }  // namespace
@@ -275,8 +305,9 @@ TEST_CASE("deltanet_step long run: bf16 state error, WHT equals plain", "[deltan
             ++pos[0];
         }
         Err s_f32, s_b16, s_b16w;
-        s_f32.add(f32.state.download(), ref[0].s);
         {
+            const auto u = f32.state_of(f32.state.download(), 0);
+            s_f32.add(std::vector<float>(u.begin(), u.end()), ref[0].s);
             const auto v = b16.state_of(b16.state.download(), 0);
             s_b16.add(std::vector<float>(v.begin(), v.end()), ref[0].s);
             const auto w = b16w.state_of(b16w.state.download(), 0);
@@ -380,6 +411,8 @@ TEST_CASE("deltanet_step launcher rejects bad arguments", "[deltanet_step]") {
     reject([](P& p) { p.qkv = p.qkv + 1; }, "qkv must be 16-byte aligned");
     reject([](P& p) { p.z_stride = 5; }, "z_stride");
     reject([](P& p) { p.split = 3; }, "split must be");
+    reject([](P& p) { p.block_warps = 5; }, "block_warps must be");
+    reject([](P& p) { p.block_warps = 4; p.split = 2; }, "block_warps 4 needs split 1");
     reject([](P& p) { p.n_seq = 0; }, "n_seq");
     using Catch::Matchers::Contains;
     std::vector<float> hist(static_cast<size_t>(3 * L.conv_dim)), ring(size_t(4 * L.conv_dim));

@@ -22,7 +22,8 @@ namespace gdn::cuda {
 
 /// A DeltaNet layer's state on the device (allocated once, updated in place).
 struct DeltaNetLayerState {
-    void* state = nullptr;        ///< [n_seq, Hv, dk, dv] float32, or bf16 when state_bf16
+    void* state = nullptr;        ///< [n_seq, Hv, dv, dk] float32, or bf16 when state_bf16: V-major,
+                                  ///< row j = value column j of S, contiguous over the keys
     float* conv_ring = nullptr;   ///< [n_seq, 4, conv_dim]
     bool state_bf16 = false;
     bool wht = false;             ///< state kept in the WHT-rotated key basis

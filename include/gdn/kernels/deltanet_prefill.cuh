@@ -28,8 +28,9 @@
 //     Bytes: 2*4*64*dk in (the key head's q, k), 2*4*64*64 out, per block.
 //  3. deltanet_prefill_scan_kernel   grid (Hv*dv/W), block 16*W/R, W = 16 or 32 value columns,
 //     R = 1 or 2 chunk rows per thread (102 KB shared memory at W = 32, 85 KB at 16; two
-//     blocks per SM). A block owns the columns [c0, c0+W) of one head's state, held in
-//     registers (4 columns x 128/(64/R) rows per thread) and shared memory for the whole
+//     blocks per SM). A block owns the value columns [c0, c0+W) of one head's state (in the
+//     V-major layout the contiguous rows c0 .. c0+W-1, read once and written once), held in
+//     registers (4 columns x 128/(64/R) keys per thread) and shared memory for the whole
 //     prefill; it walks the chunks in order: K, Q, Tinv, M of the chunk into shared memory
 //     (cp.async; Tinv/M and the next chunk's Q land while the block computes), then K S0 and
 //     Q S0, R, D, O (raw, into y), the state update. Columns are independent, so the blocks
@@ -60,7 +61,8 @@
 //   conv_w    [conv_dim, 4]     taps oldest first;  dt_bias, ssm_a [Hv];  norm_w [dv]
 //   pos       [1] int32         position of the first token; state and ring hold pos tokens
 //   conv_ring [4, conv_dim]     in place, slot p % 4 holds the input of position p (as the step)
-//   state     [Hv, dk, dv]      StateT in place (rotated key basis with wht, as the step)
+//   state     [Hv, dv, dk]      StateT in place, V-major as the step's (row j = value column j of
+//                               S, contiguous over the keys; rotated key basis with wht)
 //   y         [T, y_stride]     gated-norm output (first Hv*dv values of each row)
 //   workspace deltanet_prefill_workspace_bytes(T, Hk, Hv, dk, dv) bytes, any content,
 //             16-byte aligned: q, k [T_pad, Hk, dk], v [T_pad, Hv, dv], g, beta [Hv, T_pad],
@@ -113,7 +115,7 @@ struct DeltaNetPrefillParams {
 
     const int32_t* pos = nullptr;  ///< [1] device: position of the FIRST token
     float* conv_ring = nullptr;    ///< [4, conv_dim] in place
-    StateT* state = nullptr;       ///< [Hv, dk, dv] in place
+    StateT* state = nullptr;       ///< [Hv, dv, dk] in place (V-major, as the step)
     float* y = nullptr;            ///< [T, y_stride] gated-norm output
     void* workspace = nullptr;     ///< deltanet_prefill_workspace_bytes(...) bytes, any content
 
@@ -203,26 +205,53 @@ __device__ GDN_FORCEINLINE void cp_async16(void* smem, const void* gmem) {
 __device__ GDN_FORCEINLINE void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ GDN_FORCEINLINE void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
-/// Four consecutive state values <-> float4 (8 bytes for bf16, 16 for float).
-template <class StateT>
-struct Quad;
-template <>
-struct Quad<float> {
-    static __device__ GDN_FORCEINLINE float4 load(const float* p) { return *reinterpret_cast<const float4*>(p); }
-    static __device__ GDN_FORCEINLINE void store(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
-};
-template <>
-struct Quad<__nv_bfloat16> {
-    static __device__ GDN_FORCEINLINE float4 load(const __nv_bfloat16* p) {
-        const uint2 r = *reinterpret_cast<const uint2*>(p);
-        return make_float4(__uint_as_float(r.x << 16), __uint_as_float(r.x & 0xffff0000u),
-                           __uint_as_float(r.y << 16), __uint_as_float(r.y & 0xffff0000u));
+/// N (2 or 4) consecutive state values <-> floats: one 8- or 16-byte access for float, 4 or 8
+/// bytes for bf16 (bf16 -> float is exact; float -> bf16 rounds to nearest).
+template <class StateT, int N>
+struct Keys;
+template <int N>
+struct Keys<float, N> {
+    static_assert(N == 2 || N == 4, "2 or 4 keys");
+    static __device__ GDN_FORCEINLINE void load(const float* p, float (&f)[N]) {
+        if constexpr (N == 4) {
+            const float4 v = *reinterpret_cast<const float4*>(p);
+            f[0] = v.x; f[1] = v.y; f[2] = v.z; f[3] = v.w;
+        } else {
+            const float2 v = *reinterpret_cast<const float2*>(p);
+            f[0] = v.x; f[1] = v.y;
+        }
     }
-    static __device__ GDN_FORCEINLINE void store(__nv_bfloat16* p, float4 v) {
-        const __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y);
-        const __nv_bfloat162 hi = __floats2bfloat162_rn(v.z, v.w);
-        *reinterpret_cast<uint2*>(p) = make_uint2(*reinterpret_cast<const uint32_t*>(&lo),
-                                                  *reinterpret_cast<const uint32_t*>(&hi));
+    static __device__ GDN_FORCEINLINE void store(float* p, const float (&f)[N]) {
+        if constexpr (N == 4) *reinterpret_cast<float4*>(p) = make_float4(f[0], f[1], f[2], f[3]);
+        else *reinterpret_cast<float2*>(p) = make_float2(f[0], f[1]);
+    }
+};
+template <int N>
+struct Keys<__nv_bfloat16, N> {
+    static_assert(N == 2 || N == 4, "2 or 4 keys");
+    static __device__ GDN_FORCEINLINE void load(const __nv_bfloat16* p, float (&f)[N]) {
+        uint32_t w[N / 2];
+        if constexpr (N == 4) {
+            const uint2 r = *reinterpret_cast<const uint2*>(p);
+            w[0] = r.x; w[1] = r.y;
+        } else {
+            w[0] = *reinterpret_cast<const uint32_t*>(p);
+        }
+#pragma unroll
+        for (int i = 0; i < N / 2; ++i) {
+            f[2 * i] = __uint_as_float(w[i] << 16);
+            f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+        }
+    }
+    static __device__ GDN_FORCEINLINE void store(__nv_bfloat16* p, const float (&f)[N]) {
+        uint32_t w[N / 2];
+#pragma unroll
+        for (int i = 0; i < N / 2; ++i) {
+            const __nv_bfloat162 b = __floats2bfloat162_rn(f[2 * i], f[2 * i + 1]);
+            w[i] = *reinterpret_cast<const uint32_t*>(&b);
+        }
+        if constexpr (N == 4) *reinterpret_cast<uint2*>(p) = make_uint2(w[0], w[1]);
+        else *reinterpret_cast<uint32_t*>(p) = w[0];
     }
 };
 
@@ -473,16 +502,23 @@ __global__ void __launch_bounds__(kCols / 4 * (deltanet_prefill_detail::kC / kRp
     const int tx = tid % kN4, ty = tid / kN4;  // ty in [0, kTy)
     const int c4 = 4 * tx;                     // this thread's first column within the slice
 
-    // The state slice: thread owns rows kSr*ty .. kSr*ty+kSr-1, columns c4..c4+3 (registers),
-    // and the block keeps a copy in shared memory for the S0 products.
-    StateT* s_head = state + int64_t(h) * kD * kD + col0 + c4;
+    // The state slice: thread owns keys kSr*ty .. kSr*ty+kSr-1 of the value columns c4..c4+3
+    // (registers, sreg[key][column]), and the block keeps a copy in shared memory ([key][column])
+    // for the S0 products. The state is V-major: value column j is the contiguous row j*dk, so
+    // the thread's keys of one column are kSr consecutive values.
+    StateT* s_cols = state + int64_t(h) * kD * kD + int64_t(col0 + c4) * kD + kSr * ty;
     float sreg[kSr][4];
 #pragma unroll
-    for (int a = 0; a < kSr; ++a) {
-        const float4 v = Quad<StateT>::load(s_head + (kSr * ty + a) * kD);
-        sreg[a][0] = v.x; sreg[a][1] = v.y; sreg[a][2] = v.z; sreg[a][3] = v.w;
-        *reinterpret_cast<float4*>(ss + (kSr * ty + a) * kCols + c4) = v;
+    for (int j = 0; j < 4; ++j) {
+        float kv[kSr];
+        Keys<StateT, kSr>::load(s_cols + j * kD, kv);
+#pragma unroll
+        for (int a = 0; a < kSr; ++a) sreg[a][j] = kv[a];
     }
+#pragma unroll
+    for (int a = 0; a < kSr; ++a)
+        *reinterpret_cast<float4*>(ss + (kSr * ty + a) * kCols + c4) =
+            make_float4(sreg[a][0], sreg[a][1], sreg[a][2], sreg[a][3]);
 
     auto issue_rows = [&](const float* src_base, float* dst) {  // 64 q or k rows of head kh
         for (int i = tid; i < kC * (kD / 4); i += kThr) {
@@ -657,9 +693,12 @@ __global__ void __launch_bounds__(kCols / 4 * (deltanet_prefill_detail::kC / kRp
         __syncthreads();
     }
 #pragma unroll
-    for (int a = 0; a < kSr; ++a)
-        Quad<StateT>::store(s_head + (kSr * ty + a) * kD,
-                            make_float4(sreg[a][0], sreg[a][1], sreg[a][2], sreg[a][3]));
+    for (int j = 0; j < 4; ++j) {
+        float kv[kSr];
+#pragma unroll
+        for (int a = 0; a < kSr; ++a) kv[a] = sreg[a][j];
+        Keys<StateT, kSr>::store(s_cols + j * kD, kv);
+    }
 }
 
 // ---- 4. gated RMSNorm in place, ring update ----------------------------------------------

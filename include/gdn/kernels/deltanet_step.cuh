@@ -9,42 +9,56 @@
 //   S <- exp(g) S;  d = beta (v - S^T k);  S <- S + k d^T  (in place);  o = S^T q
 //   y = norm_w * o * rsqrt(mean(o^2) + eps) * silu(z)       per value head
 //
-// Grid:  (Hv * split, n_seq). split = 1 (the default): one block per (value head, sequence).
-//        split = 4 (opt-in, sm_90+): a cluster of 4 blocks per head, each owning 32 value
-//        columns of S; the gated norm's sum of o^2 is exchanged through DSMEM. Measured on
-//        H200 (bench/kernels_deltanet.cu, graph-replayed, state from HBM): split 4 gains 4% at
-//        Hv*n_seq = 16 (6.68 vs 6.96 us) and loses everywhere else (2x slower from 64 blocks
-//        up: every block repeats the conv/norm prologue), so auto never picks it.
-// Speed (H200, f32 state, copy = 4.27 TB/s): ~7 us per call at batch 1 (launch + the
-//        dependent pos -> conv ring -> norms -> reduction chain); 59-66% of copy bandwidth at
-//        batch 32 and 69-72% at batch 256 (bf16 state: 43-48% / 50-56%).
-// Block: 256 threads (8 warps). Each thread owns a 16-byte column chunk of S (4 float or
-//        8 bf16 values) in 16 (f32) or 8 (bf16) rows with split 1, 4 or 2 rows with split 4,
-//        held in registers for the whole step.
-// Bytes per call: state 2 * Hv*dk*dv * sizeof(StateT) * n_seq (each element read once and
-//        written once, 16-byte coalesced accesses), plus per sequence ~conv_dim*4*(1 + 3r)
-//        of projection input and conv history (r = Hv/Hk re-reads of shared q/k channels,
-//        times split), conv_dim*4 of new conv column, 4*(Hv*dv) z in and 4*(Hv*dv) y out.
+// The state is stored V-major (value row j of S contiguous over the keys i), so every value
+// row is independent: with S_j the row, gS = exp(g) S,
+//   (S^T k)_j = S_j . k,  (S^T q)_j = S_j . q          (warp-level dot products)
+//   d_j = beta (v_j - exp(g) S_j . k),  S_j <- exp(g) S_j + d_j k,
+//   o_j = exp(g) S_j . q + d_j (k . q)
+// (o of the updated state in real arithmetic: (gS + k d^T)^T q; float rounding differs from the
+// two-pass form at the ~1e-7 relative level). One pass over the old row gives both dots; the
+// only block-wide reduction is the gated norm's sum of o^2 per head.
 //
-// The state update is fused algebraically: with gS = exp(g) S,
-//   S^T k and S^T q are reduced in ONE pass over the loaded (old) S, then
-//   d = beta (v - exp(g) S^T k),  o = (gS + k d^T)^T q = exp(g) S^T q + d (k.q),
-// which equals o of the updated state exactly in real arithmetic (float rounding differs
-// from the two-pass form at the ~1e-7 relative level) and saves a second block reduction.
+// Grid:  (Hv * split, n_seq), block kWarps * 32 threads. A block owns dv/split value rows of
+//        one head: split = 1 a whole head; split = 2 or 4 (sm_90+) a cluster of that many
+//        blocks per head, each repeating the q/k/v prologue, the sum of o^2 exchanged through
+//        DSMEM. Eight lanes share a row (each lane 16 keys: four (f32) or two (bf16) 16-byte
+//        chunks, so one warp load instruction reads four 128-byte row segments); a warp walks
+//        its rows four at a time with up to four such sets (16 rows) of loads in flight.
+//        Variants (DeltaNetStepConfig): 8 warps (16 / split rows per warp, all loads issued at
+//        the kernel's start, two blocks per SM) or 4 warps with split 1 (32 rows per warp, a
+//        rolling window of 16 rows, four blocks per SM). The auto choice is in
+//        deltanet_step_config below.
+// Speed (H200, bench/kernels_deltanet.cu, graph-replayed, state from HBM, copy = 4204 GB/s
+//        read + write; f32 state, the best variant): 4 warps from 256 blocks up: batch 32
+//        67.8% (Hv 16) / 76.7% (32) / 80.8% (48) of copy, batch 256 84.6% / 88.2% / 89.5%
+//        (the K-major kernel before: 61.4% / - / 69.4% and 72.2% / - / 75.8%); bf16 state
+//        55-65% at batch 32, 68-75% at 256. Batch 1: 6.36 us (Hv 16, split 4), 7.12 us (32,
+//        split 4), 7.60 us (48, split 1), from 7.04 / - / 7.64 us. 8 warps win up to ~128
+//        blocks; split 4 gains 8% (f32) only up to 32 blocks, split 2 never won.
+// Bytes per call: state 2 * Hv*dk*dv * sizeof(StateT) * n_seq (each element read once and
+//        written once, 16-byte accesses), plus per sequence ~conv_dim*4*(1 + 4r) of projection
+//        input and conv ring (r = Hv/Hk re-reads of shared q/k channels, times split),
+//        conv_dim*4 of new conv column, 4*(Hv*dv) z in and 4*(Hv*dv) y out.
 //
 // State layouts (device memory, written in place; the pointers never change):
-//   state     [n_seq, Hv, dk, dv] StateT   S[h][i][j], i over keys, j over values
-//             With UseWHT the state is kept in the rotated key basis S' = H S.
+//   state     [n_seq, Hv, dv, dk] StateT  V-major: element (seq, h, j, i) = S[h][i][j] of the
+//             reference's [Hv, dk, dv] (i over keys, j over values); row j is contiguous over
+//             the keys. With UseWHT the state is kept in the rotated key basis: each row
+//             S'_j = H S_j (H applied along the contiguous dk axis).
 //   conv ring [n_seq, 4, conv_dim] float   ring of the last 4 conv inputs: at position t
 //             the input x_t is stored in slot t % 4, and the conv taps read slots
 //             (t-3)%4, (t-2)%4, (t-1)%4 plus x_t taken from the projection output.
-//             Race freedom: several blocks (the r value heads sharing a key head) read the
-//             same q/k channels, but no block reads slot t % 4 during step t, and exactly
-//             one block writes it (for q/k channels the first value head of the key head,
-//             for v channels the head itself; with split 4, the cluster's first block). The next step is a later kernel, so its
-//             reads are ordered after this step's writes. A fresh sequence starts from an
-//             all-zero ring (and pos 0); conv_ring_from_history/conv_ring_to_history convert
-//             from/to the reference's [3, conv_dim] "last inputs, oldest first" layout.
+//             Race freedom: several blocks (the r value heads sharing a key head, and the
+//             blocks of a cluster) read the same q/k channels, and exactly one block writes
+//             slot t % 4 of a channel (for q/k channels the first value head of the key head,
+//             for v channels the head itself; of a cluster, its first block). So that the
+//             ring loads need not wait for the position, a block loads all four slots and
+//             discards slot t % 4; those loads and the writer's store are ld/st.relaxed.gpu
+//             (morally strong), so the concurrent read and write of slot t % 4 are no data
+//             race. The next step is a later kernel, so its reads are ordered after this
+//             step's writes. A fresh sequence starts from an all-zero ring (and pos 0);
+//             conv_ring_from_history/conv_ring_to_history convert from/to the reference's
+//             [3, conv_dim] "last inputs, oldest first" layout.
 //   pos       [n_seq] int32 on the device: the position t of this step (>= 0). It is read
 //             from memory so that a captured CUDA graph replays with the current value.
 #pragma once
@@ -76,7 +90,8 @@ struct DeltaNetStepParams {
     int d_v = 128;      ///< must be 128
     HeadOrder order = HeadOrder::tiled;
     float norm_eps = 1e-6f;  ///< eps of the gated RMSNorm
-    int split = 0;           ///< value-column split per head: 0 = auto (1), 1, or kDeltaNetSplit
+    int split = 0;        ///< value-row split per head (cluster size): 0 = auto, 1, 2 or 4
+    int block_warps = 0;  ///< warps per block: 0 = auto, 8, or 4 (split 1 only)
 
     const float* qkv = nullptr;    ///< [n_seq, conv_dim]  projection before the conv: q | k | v
     const float* z = nullptr;      ///< [n_seq, Hv*dv]     output gate (silu)
@@ -91,7 +106,7 @@ struct DeltaNetStepParams {
 
     const int32_t* pos = nullptr;  ///< [n_seq] position of this step, on the device
     float* conv_ring = nullptr;    ///< [n_seq, 4, conv_dim] in place
-    StateT* state = nullptr;       ///< [n_seq, Hv, dk, dv] in place
+    StateT* state = nullptr;       ///< [n_seq, Hv, dv, dk] in place (V-major, see above)
     float* y = nullptr;            ///< [n_seq, Hv*dv] gated-norm output
 
     [[nodiscard]] int64_t conv_dim() const {
@@ -169,26 +184,47 @@ __device__ GDN_FORCEINLINE void warp_fwht128(float (&x)[4], int lane) {
     for (int e = 0; e < 4; ++e) x[e] *= kScale;
 }
 
+/// 16-byte ring accesses at gpu scope (morally strong: see the file comment on race freedom).
+__device__ GDN_FORCEINLINE float4 ld_relaxed4(const float* p) {
+    float4 v;
+    asm volatile("ld.relaxed.gpu.global.v4.f32 {%0, %1, %2, %3}, [%4];"
+                 : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+                 : "l"(p));
+    return v;
+}
+__device__ GDN_FORCEINLINE void st_relaxed4(float* p, const float4& v) {
+    asm volatile("st.relaxed.gpu.global.v4.f32 [%0], {%1, %2, %3, %4};" ::"l"(p), "f"(v.x), "f"(v.y),
+                 "f"(v.z), "f"(v.w)
+                 : "memory");
+}
+
 /// conv + silu of 4 consecutive channels c0..c0+3 of one sequence; stores x_t into the ring
-/// slot when `write` (the channel's designated writer).
+/// slot when `write` (the channel's designated writer). All four ring slots are loaded, so
+/// no load waits for the position t (only the selection below does).
 __device__ GDN_FORCEINLINE void conv4(const float* __restrict__ x_in, float* ring,
                                       const float* __restrict__ conv_w, int64_t conv_dim,
                                       int64_t c0, int t, bool write, float (&u)[4]) {
     const float4 x = *reinterpret_cast<const float4*>(x_in + c0);
-    float4 h[3];  // x_{t-3}, x_{t-2}, x_{t-1}
+    float4 slot[4];
 #pragma unroll
-    for (int j = 0; j < 3; ++j)
-        h[j] = *reinterpret_cast<const float4*>(ring + ((t + 1 + j) & 3) * conv_dim + c0);
+    for (int s = 0; s < 4; ++s) slot[s] = ld_relaxed4(ring + s * conv_dim + c0);
     float w[4][4];  // [channel][tap]
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
         const float4 wv = __ldg(reinterpret_cast<const float4*>(conv_w + (c0 + e) * 4));
         w[e][0] = wv.x; w[e][1] = wv.y; w[e][2] = wv.z; w[e][3] = wv.w;
     }
+    float hs[3][4];  // x_{t-3}, x_{t-2}, x_{t-1}: slots (t+1)%4, (t+2)%4, (t+3)%4
+#pragma unroll
+    for (int j = 0; j < 3; ++j) {
+        const int i = (t + 1 + j) & 3;
+        float4 h = slot[0];
+        h = i == 1 ? slot[1] : h;
+        h = i == 2 ? slot[2] : h;
+        h = i == 3 ? slot[3] : h;
+        hs[j][0] = h.x; hs[j][1] = h.y; hs[j][2] = h.z; hs[j][3] = h.w;
+    }
     const float xs[4] = {x.x, x.y, x.z, x.w};
-    const float hs[3][4] = {{h[0].x, h[0].y, h[0].z, h[0].w},
-                            {h[1].x, h[1].y, h[1].z, h[1].w},
-                            {h[2].x, h[2].y, h[2].z, h[2].w}};
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
         float s = w[e][0] * hs[0][e];
@@ -197,44 +233,45 @@ __device__ GDN_FORCEINLINE void conv4(const float* __restrict__ x_in, float* rin
         s = fmaf(w[e][3], xs[e], s);
         u[e] = silu(s);
     }
-    if (write) __stwb(reinterpret_cast<float4*>(ring + (t & 3) * conv_dim + c0), x);
+    if (write) st_relaxed4(ring + (t & 3) * conv_dim + c0, x);
 }
 
 }  // namespace deltanet_detail
 
-/// Value columns per block: 1 = a block owns a whole head; kSplit > 1 = a cluster of kSplit
-/// blocks shares a head, each owning dv/kSplit columns of S (more blocks at small batch).
+/// The largest value-row split (cluster size) per head.
 inline constexpr int kDeltaNetSplit = 4;
 
-/// The kernel body; see the file comment. Dk = Dv = 128, 256 threads.
-template <class StateT, bool UseWHT, int kSplit>
+/// The kernel body; see the file comment. Dk = Dv = 128; kWarps warps own dv / kSplit rows.
+template <class StateT, bool UseWHT, int kWarps, int kSplit>
 struct DeltaNetStep {
     static constexpr int kDk = 128;
     static constexpr int kDv = 128;
-    static constexpr int kThreads = 256;
-    static constexpr int kWarps = kThreads / 32;
-    static constexpr int kCols = kDv / kSplit;               // value columns of this block
+    static constexpr int kThreads = kWarps * 32;
+    static constexpr int kRows = kDv / kSplit;              // value rows of this block
+    static constexpr int kRowLanes = 8;                     // lanes sharing one row
+    static constexpr int kGroups = 32 / kRowLanes;          // rows per warp step (a "set")
+    static constexpr int kRowsPerWarp = kRows / kWarps;
+    static constexpr int kSets = kRowsPerWarp / kGroups;    // sets per warp
+    static constexpr int kWindow = kSets < 4 ? kSets : 4;   // sets of loads in flight per warp
     using Chunk = deltanet_detail::StateChunk<StateT>;
-    static constexpr int kVec = Chunk::kElems;               // state values per 16-byte access
-    static constexpr int kLanesPerRow = kCols / kVec;        // threads per row of the slice
-    static constexpr int kRowsPerPass = kThreads / kLanesPerRow;
-    static constexpr int kPasses = kDk / kRowsPerPass;       // rows per thread
+    static constexpr int kVec = Chunk::kElems;              // state values per 16-byte access
+    static constexpr int kChunks = kDk / (kRowLanes * kVec);  // 16-byte chunks per lane and row
+    static constexpr int kKeys = kChunks * kVec;            // keys per lane (16)
 
     static_assert(kSplit == 1 || kSplit == 2 || kSplit == 4, "kSplit must be 1, 2 or 4");
+    static_assert(kWarps >= 3, "the prologue uses three warps (q/k, v, gates)");
     static_assert(sizeof(StateT) * kVec == 16, "a state chunk is one 16-byte access");
-    static_assert(kLanesPerRow <= 32 && 32 % kLanesPerRow == 0,
-                  "a warp must cover whole rows of the state slice");
-    static_assert(kDk % kRowsPerPass == 0, "the block must tile the key rows evenly");
-    static_assert(kCols <= kThreads && kCols % 32 == 0, "one thread per value column in the epilogue");
+    static_assert(kRows % (kWarps * kGroups) == 0, "every warp owns whole sets of four rows");
+    static_assert(kSets % kWindow == 0, "the load window must divide a warp's sets");
+    static_assert(kRows <= kThreads, "one thread per value row in the epilogue");
 
     struct SharedStorage {
         float q[kDk];
         float k[kDk];
         float v[kDv];
-        float d[kCols];
-        float red[kWarps][2][kCols];  // per warp partial (S^T k, S^T q)
-        float o_sq[kCols / 32];       // per warp partial sum of o^2
-        float o_part;                 // this block's sum of o^2 (read by the cluster)
+        float o[kRows];        // o_j of this block's rows
+        float o_sq[kWarps];    // per warp partial sum of o^2
+        float o_part;          // this block's sum of o^2 (read by the cluster)
         float decay, beta, kq;
     };
 
@@ -255,39 +292,41 @@ struct DeltaNetStep {
         const bool v_writer = part == 0;
         const bool qk_writer = v_writer && (p.order == HeadOrder::grouped ? h % ratio == 0 : h < hk);
         const int64_t conv_dim = 2 * int64_t(hk) * kDk + int64_t(hv) * kDv;
-        const int col0 = part * kCols;  // first value column of this block
+        const int row_b0 = part * kRows;  // first value row of this block within the head
 
-        // 1. Issue every state load first (after the position, which the conv-ring addresses
-        //    wait for): they have no dependency, and their latency hides behind the conv /
-        //    norm / gate work below.
-        const int t = p.pos[seq];
-        StateT* s_head = p.state + (int64_t(seq) * hv + h) * (int64_t(kDk) * kDv);
-        const int lcol = (tid % kLanesPerRow) * kVec;  // column within the slice
-        const int col = col0 + lcol;
-        const int row0 = tid / kLanesPerRow;
-        uint4 raw[kPasses];
+        // 1. Issue the first window of state loads first: they depend on nothing, and their
+        //    latency hides behind the conv / norm / gate work below. Lane (group g, sub s)
+        //    reads row  row_b0 + warp*kRowsPerWarp + set*4 + g,  keys (m*8 + s)*kVec .. +kVec-1.
+        const int sub = lane % kRowLanes;
+        const int row_w0 = warp * kRowsPerWarp + lane / kRowLanes;  // this lane's first row in the block
+        StateT* s_lane = p.state + (int64_t(seq) * hv + h) * (int64_t(kDv) * kDk) +
+                         int64_t(row_b0 + row_w0) * kDk + sub * kVec;
+        auto set_ptr = [&](int s, int m) { return s_lane + s * kGroups * kDk + m * kRowLanes * kVec; };
+        uint4 raw[kWindow][kChunks];
 #pragma unroll
-        for (int r = 0; r < kPasses; ++r)
-            raw[r] = *reinterpret_cast<const uint4*>(s_head + (row0 + r * kRowsPerPass) * kDv + col);
+        for (int s = 0; s < kWindow; ++s)
+#pragma unroll
+            for (int m = 0; m < kChunks; ++m) raw[s][m] = *reinterpret_cast<const uint4*>(set_ptr(s, m));
 
         // Epilogue operands, also prefetched now.
         float z_j = 0.f, w_j = 0.f;
-        if (tid < kCols) {
+        if (tid < kRows) {
             const int64_t zs = p.z_stride ? p.z_stride : int64_t(hv) * kDv;
-            z_j = p.z[seq * zs + h * kDv + col0 + tid];
-            w_j = __ldg(p.norm_w + col0 + tid);
+            z_j = p.z[seq * zs + h * kDv + row_b0 + tid];
+            w_j = __ldg(p.norm_w + row_b0 + tid);
         }
 
         // 2. conv + silu + norms: warp 0 builds q and k (and k.q), warp 1 v, warp 2 the gates.
+        const int t = p.pos[seq];
         const int64_t qkv_s = p.qkv_stride ? p.qkv_stride : conv_dim;
         const float* x_in = p.qkv + seq * qkv_s;
         float* ring = p.conv_ring + int64_t(seq) * kDeltaNetConvKernel * conv_dim;
         if (warp == 0) {
             float q[4], k[4];
             deltanet_detail::conv4(x_in, ring, p.conv_w, conv_dim, int64_t(kh) * kDk + lane * 4, t,
-                          qk_writer, q);
+                                   qk_writer, q);
             deltanet_detail::conv4(x_in, ring, p.conv_w, conv_dim, int64_t(hk + kh) * kDk + lane * 4, t,
-                          qk_writer, k);
+                                   qk_writer, k);
             float qq = 0.f, kk = 0.f;
 #pragma unroll
             for (int e = 0; e < 4; ++e) { qq = fmaf(q[e], q[e], qq); kk = fmaf(k[e], k[e], kk); }
@@ -314,7 +353,7 @@ struct DeltaNetStep {
         } else if (warp == 1) {
             float v[4];
             deltanet_detail::conv4(x_in, ring, p.conv_w, conv_dim,
-                          2 * int64_t(hk) * kDk + int64_t(h) * kDv + lane * 4, t, v_writer, v);
+                                   2 * int64_t(hk) * kDk + int64_t(h) * kDv + lane * 4, t, v_writer, v);
             *reinterpret_cast<float4*>(sh.v + lane * 4) = make_float4(v[0], v[1], v[2], v[3]);
         } else if (warp == 2 && lane == 0) {
             const int64_t bs = p.b_stride ? p.b_stride : hv;
@@ -327,85 +366,80 @@ struct DeltaNetStep {
         }
         __syncthreads();
 
-        // 3. One pass over the old state: partial S^T k and S^T q of this thread's rows.
-        float acc_k[kVec], acc_q[kVec];
+        // 3. Per value row: both dots over the old row, d_j, o_j, the new row written where it
+        //    was read. This lane's keys of k and q, in the order of its chunks.
+        float kr[kKeys], qr[kKeys];
 #pragma unroll
-        for (int e = 0; e < kVec; ++e) { acc_k[e] = 0.f; acc_q[e] = 0.f; }
-#pragma unroll
-        for (int r = 0; r < kPasses; ++r) {
-            const int i = row0 + r * kRowsPerPass;
-            const float ki = sh.k[i], qi = sh.q[i];
-            float s[kVec];
-            Chunk::unpack(raw[r], s);
-#pragma unroll
-            for (int e = 0; e < kVec; ++e) {
-                acc_k[e] = fmaf(s[e], ki, acc_k[e]);
-                acc_q[e] = fmaf(s[e], qi, acc_q[e]);
-            }
-        }
-#pragma unroll
-        for (int m = kLanesPerRow; m < 32; m <<= 1) {  // lanes of one warp on the same columns
-#pragma unroll
-            for (int e = 0; e < kVec; ++e) {
-                acc_k[e] += __shfl_xor_sync(0xffffffffu, acc_k[e], m);
-                acc_q[e] += __shfl_xor_sync(0xffffffffu, acc_q[e], m);
-            }
-        }
-        if (lane < kLanesPerRow) {
+        for (int m = 0; m < kChunks; ++m)
 #pragma unroll
             for (int e = 0; e < kVec; e += 4) {
-                *reinterpret_cast<float4*>(&sh.red[warp][0][lcol + e]) =
-                    make_float4(acc_k[e], acc_k[e + 1], acc_k[e + 2], acc_k[e + 3]);
-                *reinterpret_cast<float4*>(&sh.red[warp][1][lcol + e]) =
-                    make_float4(acc_q[e], acc_q[e + 1], acc_q[e + 2], acc_q[e + 3]);
+                const int i = (m * kRowLanes + sub) * kVec + e;
+                const float4 k4 = *reinterpret_cast<const float4*>(sh.k + i);
+                const float4 q4 = *reinterpret_cast<const float4*>(sh.q + i);
+                kr[m * kVec + e] = k4.x; kr[m * kVec + e + 1] = k4.y;
+                kr[m * kVec + e + 2] = k4.z; kr[m * kVec + e + 3] = k4.w;
+                qr[m * kVec + e] = q4.x; qr[m * kVec + e + 1] = q4.y;
+                qr[m * kVec + e + 2] = q4.z; qr[m * kVec + e + 3] = q4.w;
+            }
+        const float decay = sh.decay, beta = sh.beta, kq = sh.kq;
+        float o_sq = 0.f;
+#pragma unroll
+        for (int s = 0; s < kSets; ++s) {
+            const int w = s % kWindow;
+            float sv[kKeys];
+#pragma unroll
+            for (int m = 0; m < kChunks; ++m) {
+                float f[kVec];
+                Chunk::unpack(raw[w][m], f);
+#pragma unroll
+                for (int e = 0; e < kVec; ++e) sv[m * kVec + e] = f[e];
+            }
+            float dk = 0.f, dq = 0.f;
+#pragma unroll
+            for (int i = 0; i < kKeys; ++i) {
+                dk = fmaf(sv[i], kr[i], dk);
+                dq = fmaf(sv[i], qr[i], dq);
+            }
+#pragma unroll
+            for (int m = 1; m < kRowLanes; m <<= 1) {  // the eight lanes of the row
+                dk += __shfl_xor_sync(0xffffffffu, dk, m);
+                dq += __shfl_xor_sync(0xffffffffu, dq, m);
+            }
+            const int row = row_w0 + s * kGroups;  // within the block
+            const float d = beta * (sh.v[row_b0 + row] - decay * dk);
+            const float o = fmaf(d, kq, decay * dq);
+#pragma unroll
+            for (int m = 0; m < kChunks; ++m) {
+                float f[kVec];
+#pragma unroll
+                for (int e = 0; e < kVec; ++e) f[e] = fmaf(kr[m * kVec + e], d, decay * sv[m * kVec + e]);
+                // __stwb: a plain uint4 assignment was split into four 4-byte stores (nvcc 13).
+                __stwb(reinterpret_cast<uint4*>(set_ptr(s, m)), Chunk::pack(f));
+            }
+            if (sub == 0) {
+                sh.o[row] = o;
+                o_sq = fmaf(o, o, o_sq);
+            }
+            if (s + kWindow < kSets) {  // refill this window slot with the set kWindow ahead
+#pragma unroll
+                for (int m = 0; m < kChunks; ++m)
+                    raw[w][m] = *reinterpret_cast<const uint4*>(set_ptr(s + kWindow, m));
             }
         }
-        __syncthreads();
-
-        // 4. Per value column j: d_j and o_j; block sum of o^2 for the gated norm.
-        const float decay = sh.decay;
-        float o_j = 0.f;
-        if (tid < kCols) {
-            float sk = 0.f, sq = 0.f;
-#pragma unroll
-            for (int w = 0; w < kWarps; ++w) { sk += sh.red[w][0][tid]; sq += sh.red[w][1][tid]; }
-            const float d = sh.beta * (sh.v[col0 + tid] - decay * sk);
-            o_j = fmaf(d, sh.kq, decay * sq);
-            sh.d[tid] = d;
-            const float o2 = deltanet_detail::warp_sum(o_j * o_j);
-            if (lane == 0) sh.o_sq[warp] = o2;
-        }
+        o_sq = deltanet_detail::warp_sum(o_sq);
+        if (lane == 0) sh.o_sq[warp] = o_sq;
         __syncthreads();
         float ss = 0.f;
 #pragma unroll
-        for (int w = 0; w < kCols / 32; ++w) ss += sh.o_sq[w];
-        if (kSplit > 1 && tid == 0) sh.o_part = ss;
+        for (int w = 0; w < kWarps; ++w) ss += sh.o_sq[w];
 
-        // 5. S <- decay S + k d^T, written where it was read.
-        float d_c[kVec];
-#pragma unroll
-        for (int e = 0; e < kVec; e += 4) {
-            const float4 dv4 = *reinterpret_cast<const float4*>(sh.d + lcol + e);
-            d_c[e] = dv4.x; d_c[e + 1] = dv4.y; d_c[e + 2] = dv4.z; d_c[e + 3] = dv4.w;
-        }
-#pragma unroll
-        for (int r = 0; r < kPasses; ++r) {
-            const int i = row0 + r * kRowsPerPass;
-            const float ki = sh.k[i];
-            float s[kVec];
-            Chunk::unpack(raw[r], s);
-#pragma unroll
-            for (int e = 0; e < kVec; ++e) s[e] = fmaf(ki, d_c[e], decay * s[e]);
-            // __stwb: a plain uint4 assignment was split into four 4-byte stores (nvcc 13).
-            __stwb(reinterpret_cast<uint4*>(s_head + i * kDv + col), Chunk::pack(s));
-        }
-
-        // 6. Gated RMSNorm over the whole head: the cluster adds its blocks' sums of o^2.
+        // 4. Gated RMSNorm over the whole head: the cluster adds its blocks' sums of o^2.
         if constexpr (kSplit > 1) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+            if (tid == 0) sh.o_part = ss;
             cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
             cluster.sync();  // every block's o_part is written
-            if (tid < kCols) {
+            if (tid < kRows) {
                 ss = 0.f;
 #pragma unroll
                 for (int r = 0; r < kSplit; ++r) ss += *cluster.map_shared_rank(&sh.o_part, r);
@@ -415,50 +449,72 @@ struct DeltaNetStep {
             __trap();  // clusters need sm_90; the launcher never picks kSplit > 1 below it
 #endif
         }
-        if (tid < kCols) {
+        if (tid < kRows) {
             const float inv = rsqrtf(ss * (1.f / kDv) + p.norm_eps);
             const int64_t ys = p.y_stride ? p.y_stride : int64_t(hv) * kDv;
-            p.y[seq * ys + h * kDv + col0 + tid] = w_j * (o_j * inv) * deltanet_detail::silu(z_j);
+            p.y[seq * ys + h * kDv + row_b0 + tid] = w_j * (sh.o[tid] * inv) * deltanet_detail::silu(z_j);
         }
     }
 };
 
-template <class StateT, bool UseWHT, int kSplit>
-__global__ void __launch_bounds__(DeltaNetStep<StateT, UseWHT, kSplit>::kThreads, 2)
+template <class StateT, bool UseWHT, int kWarps, int kSplit>
+__global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
     deltanet_step_kernel(const DeltaNetStepParams<StateT> p) {
-    using Step = DeltaNetStep<StateT, UseWHT, kSplit>;
+    using Step = DeltaNetStep<StateT, UseWHT, kWarps, kSplit>;
     __shared__ typename Step::SharedStorage sh;
     Step{}(p, sh);
 }
 
-/// The column split a launch uses: `p.split` when set, else 1 (split 4 measured slower at
-/// every shape but the smallest; see the file comment).
+/// The kernel variant of a launch.
+struct DeltaNetStepConfig {
+    int warps = 8;  ///< 8 or 4
+    int split = 1;  ///< 1, 2 or 4 (a cluster per head when > 1)
+};
+
+/// The variant a launch uses: p.split / p.block_warps where set; else, with B = Hv*n_seq blocks
+/// and the SM count, split 4 for a float state while 4*B <= SMs (batch 1-2 of Hv 16, batch 1 of
+/// Hv 32), split 1 otherwise; 8 warps up to B = SMs, 4 warps (rolling window, four blocks per
+/// SM) above. H200, bench/kernels_deltanet.cu: this picks the fastest measured variant in every
+/// row of the f32 and bf16 tables (Hv 16/32/48, batch 1-256); split 2 was never the fastest
+/// (opt-in), split 4 only below 32 blocks (f32: 6.36 vs 6.91 us at Hv 16 batch 1; bf16: tie).
 template <class StateT>
-int deltanet_step_split(const DeltaNetStepParams<StateT>& p) {
-    if (p.split == 0 || p.split == 1) return 1;
-    GDN_CHECK(p.split == kDeltaNetSplit, "deltanet_step: split must be 0 (auto), 1 or ",
-              kDeltaNetSplit, ", got ", p.split);
-    int dev = 0, major = 0;
+DeltaNetStepConfig deltanet_step_config(const DeltaNetStepParams<StateT>& p) {
+    GDN_CHECK(p.split == 0 || p.split == 1 || p.split == 2 || p.split == kDeltaNetSplit,
+              "deltanet_step: split must be 0 (auto), 1, 2 or ", kDeltaNetSplit, ", got ", p.split);
+    GDN_CHECK(p.block_warps == 0 || p.block_warps == 8 || p.block_warps == 4,
+              "deltanet_step: block_warps must be 0 (auto), 8 or 4, got ", p.block_warps);
+    int dev = 0, major = 0, sms = 0;
     GDN_CUDA_CHECK(cudaGetDevice(&dev));
     GDN_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    GDN_CHECK(major >= 9, "deltanet_step: split ", p.split,
+    GDN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    const int64_t blocks = int64_t(p.n_v_heads) * p.n_seq;
+    DeltaNetStepConfig c;
+    if (p.split != 0)
+        c.split = p.split;
+    else if (major >= 9 && sizeof(StateT) == 4 && p.block_warps != 4 && blocks * kDeltaNetSplit <= sms)
+        c.split = kDeltaNetSplit;
+    GDN_CHECK(c.split == 1 || major >= 9, "deltanet_step: split ", c.split,
               " needs thread-block clusters (sm_90+), device is sm_", major, "x");
-    return p.split;
+    if (p.block_warps != 0) c.warps = p.block_warps;
+    else c.warps = c.split == 1 && blocks > sms ? 4 : 8;
+    GDN_CHECK(c.warps == 8 || c.split == 1, "deltanet_step: block_warps 4 needs split 1, got split ",
+              c.split);
+    return c;
 }
 
 /// Checks the arguments (gdn::Error naming the bad one) and enqueues the step on `stream`.
 /// No host synchronisation, allocation or device read: safe inside CUDA graph capture.
 template <class StateT, bool UseWHT>
 void launch_deltanet_step(const DeltaNetStepParams<StateT>& p, cudaStream_t stream) {
-    using Step = DeltaNetStep<StateT, UseWHT, 1>;
+    constexpr int kD = DeltaNetStep<StateT, UseWHT, 8, 1>::kDk;
     GDN_CHECK(p.n_seq > 0 && p.n_seq <= 65535, "deltanet_step: n_seq must be in [1, 65535], got ",
               p.n_seq);
     GDN_CHECK(p.n_k_heads > 0 && p.n_v_heads > 0, "deltanet_step: head counts must be positive, got Hk=",
               p.n_k_heads, " Hv=", p.n_v_heads);
     GDN_CHECK(p.n_v_heads % p.n_k_heads == 0, "deltanet_step: Hv (", p.n_v_heads,
               ") is not a multiple of Hk (", p.n_k_heads, ")");
-    GDN_CHECK(p.d_k == Step::kDk && p.d_v == Step::kDv, "deltanet_step: compiled for dk=dv=",
-              Step::kDk, ", got dk=", p.d_k, " dv=", p.d_v);
+    GDN_CHECK(p.d_k == kD && p.d_v == kD, "deltanet_step: compiled for dk=dv=", kD, ", got dk=", p.d_k,
+              " dv=", p.d_v);
     GDN_CHECK(p.order == HeadOrder::grouped || p.order == HeadOrder::tiled,
               "deltanet_step: unknown head order ", int(p.order));
     GDN_CHECK(p.norm_eps > 0.f, "deltanet_step: norm_eps must be positive, got ", p.norm_eps);
@@ -487,24 +543,28 @@ void launch_deltanet_step(const DeltaNetStepParams<StateT>& p, cudaStream_t stre
     GDN_CHECK(p.a_stride == 0 || p.a_stride >= p.n_v_heads, "deltanet_step: a_stride ", p.a_stride,
               " < Hv ", p.n_v_heads);
 
-    const int split = deltanet_step_split(p);
-    if (split == 1) {
-        deltanet_step_kernel<StateT, UseWHT, 1>
-            <<<dim3(p.n_v_heads, p.n_seq), Step::kThreads, 0, stream>>>(p);
-    } else {
+    const DeltaNetStepConfig c = deltanet_step_config(p);
+    auto plain = [&](auto kernel, int warps) {
+        kernel<<<dim3(p.n_v_heads, p.n_seq), warps * 32, 0, stream>>>(p);
+    };
+    auto cluster = [&](auto kernel, int split) {
         cudaLaunchConfig_t cfg{};
-        cfg.gridDim = dim3(p.n_v_heads * kDeltaNetSplit, p.n_seq);
-        cfg.blockDim = dim3(Step::kThreads);
+        cfg.gridDim = dim3(p.n_v_heads * split, p.n_seq);
+        cfg.blockDim = dim3(8 * 32);
         cfg.stream = stream;
         cudaLaunchAttribute attr{};
         attr.id = cudaLaunchAttributeClusterDimension;
-        attr.val.clusterDim.x = kDeltaNetSplit;
+        attr.val.clusterDim.x = split;
         attr.val.clusterDim.y = 1;
         attr.val.clusterDim.z = 1;
         cfg.attrs = &attr;
         cfg.numAttrs = 1;
-        GDN_CUDA_CHECK(cudaLaunchKernelEx(&cfg, deltanet_step_kernel<StateT, UseWHT, kDeltaNetSplit>, p));
-    }
+        GDN_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, p));
+    };
+    if (c.split == 1 && c.warps == 8) plain(deltanet_step_kernel<StateT, UseWHT, 8, 1>, 8);
+    else if (c.split == 1) plain(deltanet_step_kernel<StateT, UseWHT, 4, 1>, 4);
+    else if (c.split == 2) cluster(deltanet_step_kernel<StateT, UseWHT, 8, 2>, 2);
+    else cluster(deltanet_step_kernel<StateT, UseWHT, 8, kDeltaNetSplit>, kDeltaNetSplit);
     GDN_CHECK_LAUNCH("deltanet_step_kernel");
 }
 

@@ -385,6 +385,9 @@ public:
     }
 
     // ---- device state, for tests (addresses never change; sequence s at offset s) ----------
+    /// Device pointer of DeltaNet layer `layer`'s recurrent state, [batch, Hv, dv, dk] float32 (bf16
+    /// with state_bf16), V-major: row j = value column j of the reference's S[i][j], contiguous
+    /// over the keys i (kernels/deltanet_step.cuh); WHT-rotated along dk with a wht layer.
     [[nodiscard]] const void* deltanet_state(int64_t layer) const { return at(layer).state.ptr; }
     [[nodiscard]] const void* conv_ring(int64_t layer) const { return at(layer).conv_ring.ptr; }
     [[nodiscard]] const void* k_cache(int64_t layer) const { return at(layer).k_cache.ptr; }
