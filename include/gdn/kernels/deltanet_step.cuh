@@ -73,6 +73,7 @@
 #include "gdn/core/error.hpp"
 #include "gdn/core/macros.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/kernels/launch.cuh"
 
 namespace gdn::kernels {
 
@@ -294,7 +295,12 @@ struct DeltaNetStep {
         const int64_t conv_dim = 2 * int64_t(hk) * kDk + int64_t(hv) * kDv;
         const int row_b0 = part * kRows;  // first value row of this block within the head
 
-        // 1. Issue the first window of state loads first: they depend on nothing, and their
+        // launch.cuh: everything this kernel reads may come from the kernel just before it
+        // (back-to-back steps write the state they read), so nothing is loaded before this.
+        pdl_wait();
+        pdl_launch_dependents();
+
+        // 1. Issue the first window of state loads first: they depend on nothing else, and their
         //    latency hides behind the conv / norm / gate work below. Lane (group g, sub s)
         //    reads row  row_b0 + warp*kRowsPerWarp + set*4 + g,  keys (m*8 + s)*kVec .. +kVec-1.
         const int sub = lane % kRowLanes;
@@ -545,27 +551,16 @@ void launch_deltanet_step(const DeltaNetStepParams<StateT>& p, cudaStream_t stre
 
     const DeltaNetStepConfig c = deltanet_step_config(p);
     auto plain = [&](auto kernel, int warps) {
-        kernel<<<dim3(p.n_v_heads, p.n_seq), warps * 32, 0, stream>>>(p);
+        launch_kernel("deltanet_step_kernel", kernel, dim3(p.n_v_heads, p.n_seq), dim3(warps * 32), 0, stream, p);
     };
     auto cluster = [&](auto kernel, int split) {
-        cudaLaunchConfig_t cfg{};
-        cfg.gridDim = dim3(p.n_v_heads * split, p.n_seq);
-        cfg.blockDim = dim3(8 * 32);
-        cfg.stream = stream;
-        cudaLaunchAttribute attr{};
-        attr.id = cudaLaunchAttributeClusterDimension;
-        attr.val.clusterDim.x = split;
-        attr.val.clusterDim.y = 1;
-        attr.val.clusterDim.z = 1;
-        cfg.attrs = &attr;
-        cfg.numAttrs = 1;
-        GDN_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, p));
+        launch_kernel_cluster("deltanet_step_kernel", kernel, dim3(p.n_v_heads * split, p.n_seq), dim3(8 * 32), 0,
+                              unsigned(split), stream, p);
     };
     if (c.split == 1 && c.warps == 8) plain(deltanet_step_kernel<StateT, UseWHT, 8, 1>, 8);
     else if (c.split == 1) plain(deltanet_step_kernel<StateT, UseWHT, 4, 1>, 4);
     else if (c.split == 2) cluster(deltanet_step_kernel<StateT, UseWHT, 8, 2>, 2);
     else cluster(deltanet_step_kernel<StateT, UseWHT, 8, kDeltaNetSplit>, kDeltaNetSplit);
-    GDN_CHECK_LAUNCH("deltanet_step_kernel");
 }
 
 /// Host: one sequence's conv history in the reference layout [kernel-1, conv_dim] (the last

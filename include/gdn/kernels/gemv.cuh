@@ -45,6 +45,10 @@
 //   A warp step covers 256 columns (8 per lane) of both rows; weights are decoded from shared
 //   memory (any byte alignment the GGUF layout gives) and multiplied in float32.
 //
+// Programmatic dependent launch (launch.cuh): both kernels issue their first weight loads
+// before waiting for the predecessor kernel, so the kernel enqueued immediately before a GEMV
+// must not write its W (uploads, and kernels further back, are ordered).
+//
 // Requirements (checked by the launchers): cols % 256 == 0 (other widths go to the generic
 // kernel of gemv_generic.cuh), W 16-byte aligned, x, y,
 // resid and norm_w 16-byte aligned, n_seq in 1..8, x not overlapping y.

@@ -12,7 +12,10 @@
 //
 // The contract (every kernel launched here keeps it, the reviewer checks it):
 //   - no global memory that another kernel of the stream writes or reads is touched before
-//     `pdl_wait()` (reads of immutable weights excepted), and no thread returns before it;
+//     `pdl_wait()`, and no thread returns before it. One documented exception: the GEMV reads
+//     its first weight chunks before the wait, so the kernel enqueued *immediately* before a
+//     GEMV must not write that GEMV's weights (weights uploaded by cudaMemcpy, or written by
+//     any earlier kernel, are safe: the immediate predecessor itself waited for those);
 //   - `pdl_wait()` is called by every thread of every block, so that the grid cannot
 //     complete before its predecessors: a later kernel's wait then covers all earlier ones.
 // Kernels launched with <<<>>> (the prefill kernels, the deltanet step) keep plain stream
@@ -77,29 +80,44 @@ inline bool pdl_enabled() {
     return major >= 9;
 }
 
-/// Enqueue kernel<<<grid, block, smem, stream>>>(args...), with programmatic stream
-/// serialisation when pdl_enabled(). The kernel must keep this file's contract.
-/// `name` names the launch in the error if it fails to enqueue.
+/// Enqueue kernel<<<grid, block, smem, stream>>>(args...) in clusters of `cluster_x` blocks
+/// along x (1: no cluster), with programmatic stream serialisation when pdl_enabled(). The
+/// kernel must keep this file's contract. `name` names the launch in the error if it fails
+/// to enqueue.
 template <class... Params, class... Args>
-void launch_kernel(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
-                   cudaStream_t stream, Args&&... args) {
+void launch_kernel_cluster(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
+                           unsigned cluster_x, cudaStream_t stream, Args&&... args) {
     cudaLaunchConfig_t cfg{};
     cfg.gridDim = grid;
     cfg.blockDim = block;
     cfg.dynamicSmemBytes = smem;
     cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
+    cudaLaunchAttribute attr[2];
+    unsigned n = 0;
     if (pdl_enabled()) {
-        attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        attr[0].val.programmaticStreamSerializationAllowed = 1;
-        cfg.attrs = attr;
-        cfg.numAttrs = 1;
+        attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attr[n++].val.programmaticStreamSerializationAllowed = 1;
     }
+    if (cluster_x > 1) {
+        attr[n].id = cudaLaunchAttributeClusterDimension;
+        attr[n].val.clusterDim.x = cluster_x;
+        attr[n].val.clusterDim.y = 1;
+        attr[n++].val.clusterDim.z = 1;
+    }
+    cfg.attrs = n > 0 ? attr : nullptr;
+    cfg.numAttrs = n;
     const cudaError_t err = cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
     if (err != cudaSuccess) {
         (void)cudaGetLastError();
         fail("CUDA error '", cudaGetErrorString(err), "' launching ", name);
     }
+}
+
+/// launch_kernel_cluster without clusters.
+template <class... Params, class... Args>
+void launch_kernel(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
+                   cudaStream_t stream, Args&&... args) {
+    launch_kernel_cluster(name, kernel, grid, block, smem, 1u, stream, std::forward<Args>(args)...);
 }
 
 }  // namespace gdn::kernels
