@@ -1312,6 +1312,23 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
     cp_async_wait<0>();
 }
 
+// The kernel arguments both GEMV kernels take from the public parameters.
+inline GemvArgs gemv_args(const GemvParams& p) {
+    GemvArgs a{};
+    a.w = reinterpret_cast<const uint8_t*>(p.w);
+    a.w_up = reinterpret_cast<const uint8_t*>(p.w_up);
+    a.row_bytes = dtype_row_bytes(p.type, p.cols);
+    a.rows = static_cast<int>(p.rows);
+    a.cols = static_cast<int>(p.cols);
+    a.x = p.x;
+    a.y = p.y;
+    a.resid = p.resid;
+    a.norm_w = p.norm_w;
+    a.norm_eps = p.norm_eps;
+    a.n_seq = p.n_seq;
+    return a;
+}
+
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 inline bool overlaps(const void* a, size_t na, const void* b, size_t nb) {
@@ -1378,18 +1395,7 @@ void launch(const GemvParams& p, bool dual, cudaStream_t stream) {
     GDN_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, k_threads, smem));
     GDN_CHECK(per_sm > 0, what, ": kernel does not fit on this device (", smem, " B shared)");
 
-    GemvArgs a{};
-    a.w = reinterpret_cast<const uint8_t*>(p.w);
-    a.w_up = reinterpret_cast<const uint8_t*>(p.w_up);
-    a.row_bytes = dtype_row_bytes(p.type, p.cols);
-    a.rows = static_cast<int>(p.rows);
-    a.cols = static_cast<int>(p.cols);
-    a.x = p.x;
-    a.y = p.y;
-    a.resid = p.resid;
-    a.norm_w = p.norm_w;
-    a.norm_eps = p.norm_eps;
-    a.n_seq = p.n_seq;
+    GemvArgs a = gemv_args(p);
     a.x_smem = x_smem ? 1 : 0;
     a.steps = a.cols / k_step;
     a.chunks = (a.steps + T::chunk_steps - 1) / T::chunk_steps;
@@ -1432,18 +1438,7 @@ void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int 
     using M = MmaTile<F>;
     const char* what = dual ? "launch_gemv_gate_up" : "launch_gemv";
     auto kernel = gemv_mma_kernel<F>;
-    GemvArgs a{};
-    a.w = reinterpret_cast<const uint8_t*>(p.w);
-    a.w_up = reinterpret_cast<const uint8_t*>(p.w_up);
-    a.row_bytes = dtype_row_bytes(p.type, p.cols);
-    a.rows = static_cast<int>(p.rows);
-    a.cols = static_cast<int>(p.cols);
-    a.x = p.x;
-    a.y = p.y;
-    a.resid = p.resid;
-    a.norm_w = p.norm_w;
-    a.norm_eps = p.norm_eps;
-    a.n_seq = p.n_seq;
+    GemvArgs a = gemv_args(p);
     a.x_bytes = static_cast<int>(x_bytes);
     a.steps = a.cols / k_step;
     a.chunks = a.cols / M::chunk_cols;
