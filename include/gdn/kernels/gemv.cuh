@@ -607,6 +607,11 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
 // flight per thread in the prologue) answers those two and is not measured yet.
 constexpr int k_mma_warps = 16;   // most warps per block (fewer when x leaves no room)
 constexpr int k_mma_stages = 3;   // 2 chunks in flight while one is decoded (4: no better, first layout)
+// q4_0 and q4_k (144 bytes per 256-column row chunk) also come with a 2-stage ring where that
+// lets two 16-warp blocks share an SM (x up to ~5K columns): twice the warps to hide the
+// decode loop's latency, the same bytes in flight (ncu, H200, 9B q4_0 gate/up with 3 stages:
+// one block per SM by shared memory, 0.56 instructions issued per scheduler cycle, 1.3
+// eligible warps of 4, DRAM 32% busy).
 constexpr int k_mma_max_seq = 4;
 
 // d[4] = A (16 x 32 s8) * B (32 x 8 s8): a0/a2 rows g, a1/a3 rows g + 8, k 4t..4t+3 / 16+4t..;
@@ -930,9 +935,15 @@ constexpr int mma_stage_bytes() {  // one tile: 16 row chunks
     return 16 * 16 * MmaTile<F>::slot_granules;
 }
 
-template <class F>
+template <class F, int Stages = k_mma_stages>
 constexpr int mma_warp_bytes() {  // the ring of one warp
-    return k_mma_stages * mma_stage_bytes<F>();
+    return Stages * mma_stage_bytes<F>();
+}
+
+// Formats whose ring is small enough for two blocks per SM at 2 stages (see k_mma_stages).
+template <class F>
+constexpr bool mma_two_blocks() {
+    return MmaTile<F>::slot_granules <= 9;
 }
 
 constexpr int k_mma_round_tiles = 32;   // most tiles per round (shared sums: 256 B per tile and slot)
@@ -966,8 +977,8 @@ GDN_DEVICE GDN_FORCEINLINE float4 scale4(float4 v, float4 w, float scale) {
     return make_float4(v.x * w.x * scale, v.y * w.y * scale, v.z * w.z * scale, v.w * w.w * scale);
 }
 
-template <class F>
-__global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvArgs a) {
+template <class F, int Stages>
+__global__ void __launch_bounds__(32 * k_mma_warps, Stages == 2 ? 2 : 1) gemv_mma_kernel(const GemvArgs a) {
     using M = MmaTile<F>;
     constexpr int slot = 16 * M::slot_granules;   // one row chunk (+ alignment slack, padding)
     constexpr int stage_bytes = mma_stage_bytes<F>();
@@ -982,8 +993,8 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
     const int n_warps = static_cast<int>(blockDim.x) >> 5;
     const int g = lane >> 2, t = lane & 3;
     const bool dual = a.w_up != nullptr;
-    uint8_t* ring = smem + warp * (k_mma_stages * stage_bytes);
-    uint8_t* xs = smem + n_warps * (k_mma_stages * stage_bytes);   // B operand, a.x_bytes
+    uint8_t* ring = smem + warp * (Stages * stage_bytes);
+    uint8_t* xs = smem + n_warps * (Stages * stage_bytes);   // B operand, a.x_bytes
     // [round tiles][slots][16 mma rows][4 t]: one slot per warp visit of a tile (below)
     float* racc = reinterpret_cast<float*>(xs + a.x_bytes);
 
@@ -1032,7 +1043,7 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
         }
     };
 
-    // the ring is filled by one cursor and drained by another, k_mma_stages - 1 items behind;
+    // the ring is filled by one cursor and drained by another, Stages - 1 items behind;
     // lane l copies granules l, l + 32, ... of the tile's 16 row chunks
     Cursor in{0, warp, 0, warp};
     int in_stage = 0;
@@ -1052,13 +1063,13 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
                 }
             }
             advance(in, true);
-            in_stage = in_stage == k_mma_stages - 1 ? 0 : in_stage + 1;
+            in_stage = in_stage == Stages - 1 ? 0 : in_stage + 1;
         }
         cp_async_commit();
     };
 
 #pragma unroll
-    for (int i = 0; i < k_mma_stages - 1; ++i) issue();
+    for (int i = 0; i < Stages - 1; ++i) issue();
     // launch.cuh: the first weight chunks (immutable) are in flight; x, norm_w, resid and y
     // belong to the predecessors until this returns.
     pdl_wait();
@@ -1252,12 +1263,12 @@ __global__ void __launch_bounds__(32 * k_mma_warps) gemv_mma_kernel(const GemvAr
     for (int round = 0; round < n_rounds; ++round) {
         while (out.rd == round) {
             issue();
-            cp_async_wait<k_mma_stages - 1>();
+            cp_async_wait<Stages - 1>();
             __syncwarp();
 
             const int kl = out.kl, c = out.c;
             const uint8_t* buf = ring + out_stage * stage_bytes;
-            out_stage = out_stage == k_mma_stages - 1 ? 0 : out_stage + 1;
+            out_stage = out_stage == Stages - 1 ? 0 : out_stage + 1;
             const uint8_t* ra = buf + g * slot;
             const uint8_t* rb = buf + (g + 8) * slot;
             if constexpr (!M::aligned) {
@@ -1433,20 +1444,22 @@ inline int mma_round_tiles(int chunks, int warps, int64_t slot_bytes) {
     return tiles;
 }
 
-template <class F>
-void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int optin, cudaStream_t stream) {
+// `budget`: the dynamic shared memory the block may take (x, the rings, the round's sum slots).
+template <class F, int Stages>
+void launch_mma_stages(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int64_t budget,
+                       cudaStream_t stream) {
     using M = MmaTile<F>;
     const char* what = dual ? "launch_gemv_gate_up" : "launch_gemv";
-    auto kernel = gemv_mma_kernel<F>;
+    auto kernel = gemv_mma_kernel<F, Stages>;
     GemvArgs a = gemv_args(p);
     a.x_bytes = static_cast<int>(x_bytes);
     a.steps = a.cols / k_step;
     a.chunks = a.cols / M::chunk_cols;
     a.n_oct = (a.rows + 7) / 8;
-    // the round's sum slots take what the ring and x leave (at least the reserve of mma_warps)
-    const int64_t left = int64_t(optin) - k_mma_static_bytes - a.x_bytes - int64_t(warps) * mma_warp_bytes<F>();
-    a.round_tiles = mma_round_tiles(a.chunks, warps, left);
-    const int smem = a.x_bytes + warps * mma_warp_bytes<F>() + a.round_tiles * mma_slots(a.chunks, warps) * 256;
+    // the round's sum slots take what the ring and x leave
+    const int64_t ring = int64_t(warps) * mma_warp_bytes<F, Stages>();
+    a.round_tiles = mma_round_tiles(a.chunks, warps, budget - a.x_bytes - ring);
+    const int smem = static_cast<int>(a.x_bytes + ring + a.round_tiles * mma_slots(a.chunks, warps) * 256);
     GDN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     int dev = 0, sms = 0, per_sm = 0;
     GDN_CUDA_CHECK(cudaGetDevice(&dev));
@@ -1457,6 +1470,25 @@ void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int 
     const int units = dual ? a.n_oct : (a.n_oct + 1) / 2;
     const int grid = units < sms * per_sm ? units : sms * per_sm;
     launch_kernel(what, kernel, dim3(grid), dim3(32 * warps), smem, stream, a);
+}
+
+template <class F>
+void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int optin, cudaStream_t stream) {
+    const int64_t one_per_sm = int64_t(optin) - k_mma_static_bytes;   // at least the reserve of mma_warps
+    if constexpr (mma_two_blocks<F>()) {
+        int dev = 0, per_sm_smem = 0, reserved = 0;
+        GDN_CUDA_CHECK(cudaGetDevice(&dev));
+        GDN_CUDA_CHECK(cudaDeviceGetAttribute(&per_sm_smem, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev));
+        GDN_CUDA_CHECK(cudaDeviceGetAttribute(&reserved, cudaDevAttrReservedSharedMemoryPerBlock, dev));
+        const int64_t two_per_sm = per_sm_smem / 2 - reserved - k_mma_static_bytes;
+        const int chunks = static_cast<int>(p.cols / MmaTile<F>::chunk_cols);
+        if (warps == k_mma_warps && x_bytes + int64_t(warps) * mma_warp_bytes<F, 2>() +
+                                                mma_slots(chunks, warps) * 256 <= two_per_sm) {
+            launch_mma_stages<F, 2>(p, dual, warps, x_bytes, two_per_sm, stream);
+            return;
+        }
+    }
+    launch_mma_stages<F, k_mma_stages>(p, dual, warps, x_bytes, one_per_sm, stream);
 }
 
 template <class F>
