@@ -16,10 +16,8 @@
 //        cache beyond pos may hold anything. The grid depends on window_len only, which a
 //        captured graph fixes; it changes once every FAWindow tokens.
 // Block: 256 threads (8 warps), thread t = head dim t in the prologue and the merge. In the
-//        main loop a warp takes 32 positions at a time, interleaved with the other warps
-//        (warp w, lane i: position base + w + 8i, so a 64-position chunk keeps all 8 warps
-//        busy): for the scores lane i reads the
-//        whole K row of its position (q of the G = H/Hkv heads of the group is in shared
+//        main loop a warp takes 32 positions at a time: for the scores lane i reads the
+//        whole K row of position i (q of the G = H/Hkv heads of the group is in shared
 //        memory, so each K row is loaded once for all G heads); for P*V the warp reads one
 //        V row at a time, coalesced, lane i owning 8 of its 256 dims.
 // Race freedom of the fused append: the row at pos of (seq, kvh) is written and read only
@@ -565,15 +563,10 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
         }
         __syncthreads();  // the appended row is read below by other threads of this block
 
-        // ---- main loop: tiles of 32 positions per warp, interleaved ----------------------
-        // Warp w's tile at base holds positions base + w + 8 * lane: every warp has work in
-        // a short chunk (64 positions: 8 each, not 32 for two warps), so the P*V loop below
-        // runs chunk/8 rows per warp instead of 32.
+        // ---- main loop: tiles of 32 positions per warp --------------------------------
         const int end = min(c1, pos + 1);  // exclusive
-        constexpr int kSpan = kAttnWarps * kAttnTile;
-        for (int base = c0; base + warp < end; base += kSpan) {
-            const int t0 = base + warp;  // this warp's first position (valid: lane 0 is)
-            const int ip = t0 + kAttnWarps * lane;
+        for (int t0 = c0 + warp * kAttnTile; t0 < end; t0 += kAttnWarps * kAttnTile) {
+            const int ip = t0 + lane;
             const bool valid = ip < end;
             float s[G];
 #pragma unroll
@@ -593,9 +586,9 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
                 sh.p[warp][lane][g] = pr;
             }
             __syncwarp();
-            const int nv = min(kAttnTile, (end - t0 + kAttnWarps - 1) / kAttnWarps);
+            const int nv = min(kAttnTile, end - t0);
             const uint8_t* vrow = vc + row_off(t0);
-            const size_t vstride = static_cast<size_t>(kAttnWarps) * hkv * row_bytes;  // 8 positions
+            const size_t vstride = static_cast<size_t>(hkv) * row_bytes;
 #pragma unroll 4
             for (int j = 0; j < nv; ++j) {
                 float vv[8];
