@@ -7,12 +7,19 @@
 //
 //   gdn-random-gguf --shape 0.8B --type q8_0 -o model.gguf [--seed N] [--layers N]
 //
+// --type q4_k_m writes the type mix of llama.cpp's Q4_K_M (`llama-quantize ... Q4_K_M`, no
+// imatrix): q4_k matrices, q6_k for the output (or tied embedding) matrix and for attn_v /
+// attn_qkv and ffn_down of the "use_more_bits" layers (see q4_k_m_type). A matrix whose row is
+// not a multiple of 256 falls back as llama.cpp's tensor_type_fallback does, except that
+// q4_k's fallback q5_0 is not a gdn type, so it gets q8_0 (no Qwen3.5 shape has such a row:
+// n_embd, n_ff, Hv * 128 and H * 256 are all multiples of 256 in gdn/core/shapes.hpp).
+//
 // Values (the scale rules of include/gdn/schedule/random_weights.cuh, so a forward pass of
 // any depth stays finite): every matrix element uniform with std 1/sqrt(cols), so W x of an
 // RMS-normalised x has unit scale; norm weights 1 +- 0.1 (the GGUF stores 1 + w); ssm_norm
 // 1 +- 0.1; conv taps in [-0.5, 0.5); dt_bias in [0.5, 1.5); ssm_a = -exp(A_log) in [-8, -1].
-// Matrices are quantised by gdn/quant/quantize.hpp; it has no q4_k / q6_k quantiser, so those
-// types are refused.
+// Matrices are quantised by gdn/quant/quantize.hpp (q4_k / q6_k: ggml's method, not its exact
+// bytes).
 //
 // Tensors are generated and written in file order, a slice of rows at a time: worker threads
 // fill numbered slices, one writer appends them in order, so memory stays at a few slices per
@@ -73,8 +80,11 @@ constexpr const char* k_usage =
     "  --shape     0.8B, 2B, 4B, 9B, 27B (Qwen3.5, gdn/core/shapes.hpp) or tiny (256 wide, 4 layers,\n"
     "              for tests)\n"
     "  -o          output GGUF (written as OUT.part, renamed when complete)\n"
-    "  --type      type of every matrix: f32, f16, bf16, q8_0 (default), q4_0. q4_k and q6_k are not\n"
-    "              available: gdn/quant/quantize.hpp has no quantiser for them\n"
+    "  --type      type of every matrix: f32, f16, bf16, q8_0 (default), q4_0, q4_k, q6_k; or q4_k_m:\n"
+    "              llama.cpp's Q4_K_M mix (q4_k, with q6_k for the output / tied embedding matrix and\n"
+    "              for attn_v, attn_qkv and ffn_down of llama.cpp's use_more_bits layers). A K-quant\n"
+    "              matrix whose row is not a multiple of 256 gets q8_0 (llama.cpp: q5_0 for q4_k,\n"
+    "              which gdn does not have; q8_0 for q6_k); no Qwen3.5 shape has one\n"
     "  --seed      random seed (default 0); same seed, same bytes\n"
     "  --layers    layers to write instead of the shape's (attention every 4th)\n"
     "  --vocab     Qwen3.5 vocabulary in gdn's .vocab form (default: tests/data/tokenizer/qwen35.vocab,\n"
@@ -83,10 +93,18 @@ constexpr const char* k_usage =
 
 // ---- arguments ---------------------------------------------------------------------------
 
+/// What --type asks for: one type for every matrix, or llama.cpp's Q4_K_M mix (base q4_k).
+struct MatrixTypes {
+    DType base = DType::q8_0;
+    bool q4_k_m = false;
+
+    [[nodiscard]] std::string name() const { return q4_k_m ? "q4_k_m" : std::string(gdn::dtype_name(base)); }
+};
+
 struct Args {
     std::string shape;
     std::string out;
-    DType type = DType::q8_0;
+    MatrixTypes type;
     uint64_t seed = 0;
     int64_t layers = 0;  // 0: the shape's
     std::string vocab;
@@ -94,12 +112,11 @@ struct Args {
     bool help = false;
 };
 
-DType parse_type(std::string_view s) {
-    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0})
-        if (gdn::dtype_name(t) == s) return t;
-    GDN_CHECK(s != "q4_k" && s != "q6_k", "--type ", s, ": gdn has no ", s,
-              " quantiser (gdn/quant/quantize.hpp writes f32, f16, bf16, q8_0, q4_0)");
-    gdn::fail("--type: '", s, "' is not one of f32, f16, bf16, q8_0, q4_0");
+MatrixTypes parse_type(std::string_view s) {
+    if (s == "q4_k_m") return {DType::q4_k, true};
+    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
+        if (gdn::dtype_name(t) == s) return {t, false};
+    gdn::fail("--type: '", s, "' is not one of f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m");
 }
 
 Args parse(int argc, char** argv) {
@@ -206,12 +223,46 @@ constexpr uint64_t k_align = gdn::io::GgufFile::default_alignment;
 
 uint64_t align_up(uint64_t x) { return (x + k_align - 1) / k_align * k_align; }
 
+/// llama.cpp's use_more_bits (llama_tensor_get_type_impl in src/llama-quant.cpp): the first
+/// and last eighth of the layers and every third one between them.
+constexpr bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+/// The type llama.cpp's Q4_K_M gives matrix `name` of layer `layer` (-1: outside the blocks),
+/// mirroring llama_tensor_get_type_impl (ggml-org/llama.cpp src/llama-quant.cpp, ftype
+/// LLAMA_FTYPE_MOSTLY_Q4_K_M) for a dense, non-Falcon model without imatrix or overrides:
+/// - output.weight, or token_embd.weight when the embeddings are tied (no output.weight): q6_k;
+/// - attn_v.weight and attn_qkv.weight (one "attn_v-like" category, counted together in file
+///   order sorted by layer; a Qwen3.5 layer has exactly one of them, so the count is the layer
+///   index and the total n_layer): q6_k where use_more_bits(layer, n_layer);
+/// - ffn_down: q6_k where use_more_bits(layer, n_layer);
+/// - everything else: q4_k.
+/// (llama.cpp before its tensor-category refactor gave attn_qkv q5_k instead, in its own branch;
+/// gdn has no q5_k.)
+DType q4_k_m_type(std::string_view name, int64_t layer, int64_t n_layer, bool tied) {
+    const auto has = [&](std::string_view part) { return name.find(part) != std::string_view::npos; };
+    if (name == "output.weight" || (tied && name == "token_embd.weight")) return DType::q6_k;
+    if (layer >= 0 && (has("attn_v.weight") || has("attn_qkv.weight") || has("ffn_down")))
+        return use_more_bits(layer, n_layer) ? DType::q6_k : DType::q4_k;
+    return DType::q4_k;
+}
+
+/// The type a matrix of rows of `cols` is written in: --type's, or Q4_K_M's choice, then
+/// llama.cpp's tensor_type_fallback for rows the K-quant super-block of 256 does not divide
+/// (q6_k -> q8_0 as llama.cpp; q4_k -> q8_0, where llama.cpp's q5_0 is not a gdn type).
+DType matrix_type(const MatrixTypes& m, std::string_view name, int64_t layer, const ModelConfig& c, int64_t cols) {
+    const DType t = m.q4_k_m ? q4_k_m_type(name, layer, c.n_layer, c.tied_embeddings) : m.base;
+    if ((t == DType::q4_k || t == DType::q6_k) && cols % 256 != 0) return DType::q8_0;
+    return t;
+}
+
 /// Every tensor of a `qwen35` file of shape c, in the order llama.cpp's converter emits a
 /// layer's tensors (names and shapes: docs/GGUF_QWEN35.md), with data offsets assigned.
-std::vector<Tensor> plan_tensors(const ModelConfig& c, DType mat) {
+std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
     std::vector<Tensor> ts;
+    int64_t layer = -1;  // of the matrices being added
     const auto matrix = [&](std::string name, int64_t cols, int64_t rows) {
-        ts.push_back({std::move(name), mat, {cols, rows}, true});
+        const DType t = matrix_type(mat, name, layer, c, cols);
+        ts.push_back({std::move(name), t, {cols, rows}, true});
     };
     const auto vec = [&](std::string name, std::vector<int64_t> ne, float center, float spread) {
         ts.push_back({std::move(name), DType::f32, std::move(ne), false, center, spread});
@@ -221,6 +272,7 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, DType mat) {
     const int64_t hd = c.head_dim;
     matrix("token_embd.weight", e, c.n_vocab);
     for (int64_t i = 0; i < c.n_layer; ++i) {
+        layer = i;
         const std::string b = "blk." + std::to_string(i) + ".";
         vec(b + "attn_norm.weight", {e}, 1.f, 0.2f);
         if (c.is_attention(i)) {
@@ -246,6 +298,7 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, DType mat) {
         matrix(b + "ffn_up.weight", e, c.n_ff);
         matrix(b + "ffn_down.weight", c.n_ff, e);
     }
+    layer = -1;
     vec("output_norm.weight", {e}, 1.f, 0.2f);
     if (!c.tied_embeddings) matrix("output.weight", e, c.n_vocab);
 
@@ -259,24 +312,25 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, DType mat) {
     return ts;
 }
 
-/// llama.cpp's general.file_type (enum llama_ftype) for a file whose matrices are all `t`.
-uint32_t file_type(DType t) {
-    switch (t) {
+/// llama.cpp's general.file_type (enum llama_ftype) for a file of these matrix types.
+uint32_t file_type(const MatrixTypes& m) {
+    switch (m.base) {
         case DType::f32: return 0;   // LLAMA_FTYPE_ALL_F32
         case DType::f16: return 1;   // MOSTLY_F16
         case DType::q4_0: return 2;  // MOSTLY_Q4_0
         case DType::q8_0: return 7;  // MOSTLY_Q8_0
+        case DType::q4_k: return 15; // MOSTLY_Q4_K_M (also what `llama-quantize --pure ... Q4_K_M` records)
+        case DType::q6_k: return 18; // MOSTLY_Q6_K
         case DType::bf16: return 32; // MOSTLY_BF16
-        default: break;
     }
-    gdn::fail("no llama.cpp file type for ", gdn::dtype_name(t));
+    gdn::fail("no llama.cpp file type for ", m.name());
 }
 
 using Kv = std::pair<std::string, GgufEncoded>;
 
 /// The metadata keys and GGUF types llama.cpp's converter writes for a Qwen3.5 text model
 /// (conversion/qwen.py, gguf-py's GGUFWriter; no MTP layers, so no nextn_predict_layers).
-std::vector<Kv> metadata(const ModelConfig& c, DType mat, const std::string& name,
+std::vector<Kv> metadata(const ModelConfig& c, const MatrixTypes& mat, const std::string& name,
                          const gdn::io::TokenizerVocab& v) {
     const auto u32 = [](int64_t x) { return gguf_encode(static_cast<uint32_t>(x)); };
     const std::string p = "qwen35.";
@@ -514,9 +568,14 @@ void write_data(OutFile& out, uint64_t data_start, const std::vector<Tensor>& ts
 
 /// Load the file back as gdn-generate will: the qwen35 layout, the decoders' weight check,
 /// the tokenizer; throws naming what failed.
-void check_file(const std::string& path, const ModelConfig& c, size_t n_tensors) {
+void check_file(const std::string& path, const ModelConfig& c, const std::vector<Tensor>& ts) {
     const gdn::io::GgufFile f = gdn::io::GgufFile::open(path);
-    GDN_CHECK(f.n_tensors() == n_tensors, path, ": ", f.n_tensors(), " tensors read back, ", n_tensors, " written");
+    GDN_CHECK(f.n_tensors() == ts.size(), path, ": ", f.n_tensors(), " tensors read back, ", ts.size(), " written");
+    for (const Tensor& t : ts) {
+        const gdn::TensorView& v = f.tensor(t.name);
+        GDN_CHECK(v.type == t.type, path, ": ", t.name, " reads back as ", gdn::dtype_name(v.type), ", written as ",
+                  gdn::dtype_name(t.type));
+    }
     const gdn::ModelWeights w = gdn::io::load_qwen35(f);
     gdn::ref::check_weights(w);
     const ModelConfig& r = w.config;
@@ -526,6 +585,38 @@ void check_file(const std::string& path, const ModelConfig& c, size_t n_tensors)
               path, ": the config read back differs from the one written");
     const gdn::io::Tokenizer tok = gdn::io::Tokenizer::from_gguf(f);
     GDN_CHECK(tok.encode("Hello").size() == 1, path, ": the tokenizer read back does not encode 'Hello' as one token");
+}
+
+/// "54 q4_k, 9 q6_k (token_embd.weight; attn_v / attn_qkv / ffn_down of layers 0 3 6 7)": the
+/// matrices per type, and where the minority K-quant type went in a mixed file.
+std::string type_summary(const std::vector<Tensor>& ts) {
+    std::vector<std::pair<DType, int>> counts;
+    for (const Tensor& t : ts) {
+        if (!t.matrix) continue;
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& p) { return p.first == t.type; });
+        if (it == counts.end()) counts.emplace_back(t.type, 1);
+        else ++it->second;
+    }
+    std::sort(counts.begin(), counts.end());
+    std::string out;
+    for (const auto& [t, n] : counts) out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(gdn::dtype_name(t));
+    if (counts.size() > 1) {  // the q6_k of a Q4_K_M mix
+        std::string outside, layers;
+        int64_t last = -1;
+        for (const Tensor& t : ts) {
+            if (!t.matrix || t.type != DType::q6_k) continue;
+            if (t.name.rfind("blk.", 0) != 0) {
+                outside += (outside.empty() ? "" : " ") + t.name;
+                continue;
+            }
+            const int64_t layer = std::stoll(t.name.substr(4));
+            if (layer != last) layers += " " + std::to_string(layer);
+            last = layer;
+        }
+        out += " (q6_k: " + outside + (outside.empty() || layers.empty() ? "" : "; ") +
+               (layers.empty() ? "" : "attn_v / attn_qkv / ffn_down of layers" + layers) + ")";
+    }
+    return out;
 }
 
 int run(const Args& a) {
@@ -545,7 +636,7 @@ int run(const Args& a) {
     // gguf-py pads after every tensor, the last one included
     const uint64_t total = head.size() + align_up(ts.back().offset + ts.back().bytes());
     std::fprintf(stderr, "gdn-random-gguf: %s, %s, %lld layers, %zu tensors, %.1f MB, %d threads -> %s\n",
-                 label.c_str(), std::string(gdn::dtype_name(a.type)).c_str(), static_cast<long long>(c.n_layer),
+                 label.c_str(), a.type.name().c_str(), static_cast<long long>(c.n_layer),
                  ts.size(), double(total) / 1e6, n_threads, a.out.c_str());
 
     const std::string part = a.out + ".part";
@@ -565,7 +656,8 @@ int run(const Args& a) {
         throw;
     }
     const double write_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    check_file(a.out, c, ts.size());
+    check_file(a.out, c, ts);
+    std::fprintf(stderr, "gdn-random-gguf: matrices: %s\n", type_summary(ts).c_str());
     std::fprintf(stderr,
                  "gdn-random-gguf: wrote %s (%.1f MB) in %.2f s (%.0f MB/s); loads as qwen35, weights and "
                  "tokenizer check\n",

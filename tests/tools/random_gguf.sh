@@ -2,7 +2,8 @@
 # gdn-random-gguf writes a random-weight Qwen3.5 GGUF (the tiny shape, the real vocabulary)
 # that gdn-logits and gdn-generate load on the CPU reference: every logit finite and the
 # logits not constant, text printed, the load progress reported; same seed, same bytes
-# whatever the thread count; bad arguments end in one line and exit 1.
+# whatever the thread count; --type q4_k_m gives llama.cpp's Q4_K_M type mix and loads and runs
+# the same way; bad arguments end in one line and exit 1.
 # usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE
 set -euo pipefail
 gen="${1:?usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE}"
@@ -19,18 +20,33 @@ cmp -s "$dir/tiny.gguf" "$dir/again.gguf" || fail "same seed, different bytes wi
 cmp -s "$dir/tiny.gguf" "$dir/again.gguf" && fail "seeds 7 and 8 gave the same bytes"
 rm -f "$dir/again.gguf"
 
-# "Hello", ",", " world": logits of 3 positions, float32 [3, 248320]
-"$logits" "$dir/tiny.gguf" --tokens 9419,11,1814 --out "$dir/logits.f32" --backend cpu
-n_vocab=248320
-[ "$(stat -c %s "$dir/logits.f32")" = $((3 * n_vocab * 4)) ] || fail "gdn-logits wrote $(stat -c %s "$dir/logits.f32") bytes"
-od -An -v -t f4 -w4 "$dir/logits.f32" | awk '
-    $1 ~ /nan|inf/ { bad++; next }
-    { x = $1 + 0; n++; s += x; ss += x * x; if (x < 0) x = -x; if (x > m) m = x }
-    END {
-        sd = sqrt(ss / n - (s / n) ^ 2)
-        printf "random_gguf: %d logits, %d not finite, max |logit| %.3f, std %.3f (want all finite, std > 0.1)\n", n + bad, bad, m, sd
-        exit (bad == 0 && sd > 0.1) ? 0 : 1
-    }'
+# "Hello", ",", " world": logits of 3 positions on the CPU reference, float32 [3, 248320]
+check_logits() {  # GGUF
+    "$logits" "$1" --tokens 9419,11,1814 --out "$dir/logits.f32" --backend cpu
+    local n_vocab=248320
+    [ "$(stat -c %s "$dir/logits.f32")" = $((3 * n_vocab * 4)) ] || fail "gdn-logits wrote $(stat -c %s "$dir/logits.f32") bytes"
+    od -An -v -t f4 -w4 "$dir/logits.f32" | awk -v file="$(basename "$1")" '
+        $1 ~ /nan|inf/ { bad++; next }
+        { x = $1 + 0; n++; s += x; ss += x * x; if (x < 0) x = -x; if (x > m) m = x }
+        END {
+            sd = sqrt(ss / n - (s / n) ^ 2)
+            printf "random_gguf: %s: %d logits, %d not finite, max |logit| %.3f, std %.3f (want all finite, std > 0.1)\n", file, n + bad, bad, m, sd
+            exit (bad == 0 && sd > 0.1) ? 0 : 1
+        }'
+}
+check_logits "$dir/tiny.gguf"
+
+# llama.cpp's Q4_K_M mix (llama_tensor_get_type_impl): q6_k for the tied embedding matrix and
+# for attn_v / attn_qkv and ffn_down of use_more_bits layers - of 8: 0 (first eighth), 7 (last
+# eighth), 3 and 6 (every third between) - and q4_k for the other 54 matrices. The generator
+# loads the file back (load_qwen35, check_weights, each tensor's type); the reference runs it.
+"$gen" --shape tiny --layers 8 --type q4_k_m --seed 7 -o "$dir/q4_k_m.gguf" 2> "$dir/q4_k_m.txt" ||
+    { cat "$dir/q4_k_m.txt" >&2; fail "gdn-random-gguf --type q4_k_m failed"; }
+cat "$dir/q4_k_m.txt"
+grep -q "matrices: 54 q4_k, 9 q6_k (q6_k: token_embd.weight; attn_v / attn_qkv / ffn_down of layers 0 3 6 7)" \
+    "$dir/q4_k_m.txt" || fail "--type q4_k_m: not llama.cpp's Q4_K_M mix"
+check_logits "$dir/q4_k_m.gguf"
+rm -f "$dir/q4_k_m.gguf"
 
 "$generate" -m "$dir/tiny.gguf" -p "Hello" -n 8 --ignore-eos --backend cpu > "$dir/out.txt" 2> "$dir/err.txt" ||
     { cat "$dir/err.txt" >&2; fail "gdn-generate failed"; }
@@ -46,7 +62,7 @@ check_error() {  # expected text, then the arguments
         fail "gdn-random-gguf $*: expected one line with '$want', got: $(cat "$dir/msg.txt")"
 }
 check_error "known: 0.8B, 2B, 4B, 9B, 27B" --shape 5B -o "$dir/x.gguf"
-check_error "no q4_k quantiser" --shape tiny --type q4_k -o "$dir/x.gguf"
+check_error "is not one of" --shape tiny --type q5_k -o "$dir/x.gguf"
 check_error "is not one of" --shape tiny --type q5_0 -o "$dir/x.gguf"
 check_error "-o OUT.gguf is required" --shape tiny
 check_error "--layers: 0" --shape tiny --layers 0 -o "$dir/x.gguf"
