@@ -57,24 +57,26 @@ GDN_HOST_DEVICE GDN_FORCEINLINE void quantize_block_q4_0(const float* x, BlockQ4
 // Row functions: n values from src into the bytes of dst (dtype_row_bytes(type, n) of
 // them, any alignment). n must be a multiple of the block size.
 
-inline void quantize_row_q8_0(const float* src, std::byte* dst, int64_t n) {
-    GDN_CHECK(n >= 0 && n % 32 == 0, "quantize_row_q8_0: n = ", n,
-              " is not a multiple of the q8_0 block size 32");
-    for (int64_t i = 0; i < n / 32; ++i) {
-        BlockQ8_0 b;
-        quantize_block_q8_0(src + 32 * i, b);
+namespace row_detail {
+/// n values as n / N blocks of type Block, each from `quantize(src + N*i, block)`.
+template <class Block, int N, class Quantize>
+void quantize_blocks(const float* src, std::byte* dst, int64_t n, const char* who, const char* unit,
+                     Quantize quantize) {
+    GDN_CHECK(n >= 0 && n % N == 0, who, ": n = ", n, " is not a multiple of the ", unit, " ", N);
+    for (int64_t i = 0; i < n / N; ++i) {
+        Block b;
+        quantize(src + N * i, b);
         std::memcpy(dst + i * static_cast<int64_t>(sizeof b), &b, sizeof b);
     }
 }
+}  // namespace row_detail
+
+inline void quantize_row_q8_0(const float* src, std::byte* dst, int64_t n) {
+    row_detail::quantize_blocks<BlockQ8_0, 32>(src, dst, n, "quantize_row_q8_0", "q8_0 block size", quantize_block_q8_0);
+}
 
 inline void quantize_row_q4_0(const float* src, std::byte* dst, int64_t n) {
-    GDN_CHECK(n >= 0 && n % 32 == 0, "quantize_row_q4_0: n = ", n,
-              " is not a multiple of the q4_0 block size 32");
-    for (int64_t i = 0; i < n / 32; ++i) {
-        BlockQ4_0 b;
-        quantize_block_q4_0(src + 32 * i, b);
-        std::memcpy(dst + i * static_cast<int64_t>(sizeof b), &b, sizeof b);
-    }
+    row_detail::quantize_blocks<BlockQ4_0, 32>(src, dst, n, "quantize_row_q4_0", "q4_0 block size", quantize_block_q4_0);
 }
 
 inline void quantize_row_f32(const float* src, std::byte* dst, int64_t n) {
@@ -329,23 +331,11 @@ inline void quantize_block_q6_k(const float* x, BlockQ6K& y) {
 }
 
 inline void quantize_row_q4_k(const float* src, std::byte* dst, int64_t n) {
-    GDN_CHECK(n >= 0 && n % 256 == 0, "quantize_row_q4_k: n = ", n,
-              " is not a multiple of the q4_k super-block size 256");
-    for (int64_t i = 0; i < n / 256; ++i) {
-        BlockQ4K b;
-        quantize_block_q4_k(src + 256 * i, b);
-        std::memcpy(dst + i * static_cast<int64_t>(sizeof b), &b, sizeof b);
-    }
+    row_detail::quantize_blocks<BlockQ4K, 256>(src, dst, n, "quantize_row_q4_k", "q4_k super-block size", quantize_block_q4_k);
 }
 
 inline void quantize_row_q6_k(const float* src, std::byte* dst, int64_t n) {
-    GDN_CHECK(n >= 0 && n % 256 == 0, "quantize_row_q6_k: n = ", n,
-              " is not a multiple of the q6_k super-block size 256");
-    for (int64_t i = 0; i < n / 256; ++i) {
-        BlockQ6K b;
-        quantize_block_q6_k(src + 256 * i, b);
-        std::memcpy(dst + i * static_cast<int64_t>(sizeof b), &b, sizeof b);
-    }
+    row_detail::quantize_blocks<BlockQ6K, 256>(src, dst, n, "quantize_row_q6_k", "q6_k super-block size", quantize_block_q6_k);
 }
 
 /// Store n floats as type t (every DType gdn reads); an id outside DType is an error.
