@@ -1,7 +1,7 @@
 // Programmatic dependent launch (kernels/launch.cuh): a decode step captured with PDL edges
 // must compute exactly what the same step in plain stream order computes. Every kernel of
-// the decode step that launch_kernel enqueues (embedding, both GEMV kernels, attention
-// decode, argmax / sampling, the step bookkeeping) runs here, in graphs and eagerly, at
+// the decode step that launch_kernel enqueues (embedding, both GEMV kernels, the DeltaNet
+// step, attention decode, argmax / sampling, the step bookkeeping) runs here, in graphs and eagerly, at
 // batch 1 (tensor-core GEMV) and batch 3 (CUDA-core GEMV), greedy and sampled. A kernel that
 // touched its predecessor's output before pdl_wait() would read stale or half-written data:
 // the ids and the logits would drift from the plain-order run.
