@@ -152,6 +152,24 @@ inline double copy_bandwidth_gbs(cudaStream_t stream, size_t bytes = size_t(1) <
     return median(gbs);
 }
 
+/// The card a kernel benchmark runs on: its properties, a stream (destroyed with this) and,
+/// unless told not to, the device-to-device copy bandwidth measured on that stream.
+struct BenchDevice {
+    cudaDeviceProp prop{};
+    cudaStream_t stream = nullptr;
+    double copy_gbs = 0;  ///< 0 when not measured
+    explicit BenchDevice(bool measure_copy = true) {
+        GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+        GDN_CUDA_CHECK(cudaStreamCreate(&stream));
+        if (measure_copy) copy_gbs = copy_bandwidth_gbs(stream);
+    }
+    ~BenchDevice() {
+        if (stream != nullptr) (void)cudaStreamDestroy(stream);
+    }
+    BenchDevice(const BenchDevice&) = delete;
+    BenchDevice& operator=(const BenchDevice&) = delete;
+};
+
 /// Free and total device memory in bytes.
 inline std::pair<size_t, size_t> device_memory() {
     size_t free_b = 0, total_b = 0;

@@ -85,11 +85,10 @@ int main() {
         std::printf("no CUDA device: skipping the attention decode benchmark\n");
         return gdn::bench::k_skip;
     }
-    cudaDeviceProp prop{};
-    GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-    cudaStream_t stream;
-    GDN_CUDA_CHECK(cudaStreamCreate(&stream));
-    const double copy_gbs = gdn::bench::copy_bandwidth_gbs(stream);
+    const gdn::bench::BenchDevice dev;
+    const cudaDeviceProp& prop = dev.prop;
+    cudaStream_t stream = dev.stream;
+    const double copy_gbs = dev.copy_gbs;
     std::printf("attention_decode benchmark on %s (%d SMs); device-to-device copy: %.1f GB/s "
                 "(read + write); KV GB/s counts K and V rows read once\n",
                 prop.name, prop.multiProcessorCount, copy_gbs);
@@ -98,6 +97,5 @@ int main() {
     table<gdn::f16>("Qwen3.5-27B", "f16", 24, 4, copy_gbs, stream);
     table<gdn::q8_0>("Qwen3.5-27B", "q8_0", 24, 4, copy_gbs, stream);
     table<gdn::q4_0>("Qwen3.5-27B", "q4_0", 24, 4, copy_gbs, stream);
-    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
     return 0;
 }

@@ -99,14 +99,13 @@ int main() {
         std::printf("no CUDA device: skipping the attention prefill benchmark\n");
         return gdn::bench::k_skip;
     }
-    cudaDeviceProp prop{};
-    GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    const gdn::bench::BenchDevice dev(/*measure_copy=*/false);
+    const cudaDeviceProp& prop = dev.prop;
+    cudaStream_t stream = dev.stream;
     int clock_khz = 0;
     GDN_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0));
     // 128 float32 lanes per SM on sm_80+/sm_90, 2 FLOP per FMA.
     const double peak = double(prop.multiProcessorCount) * 128 * 2 * clock_khz * 1e3 / 1e9;
-    cudaStream_t stream;
-    GDN_CUDA_CHECK(cudaStreamCreate(&stream));
     std::printf("attention_prefill benchmark on %s (%d SMs, %.0f MHz; float32 FMA peak %.0f "
                 "GFLOP/s)\n\n",
                 prop.name, prop.multiProcessorCount, clock_khz / 1e3, peak);
@@ -118,6 +117,5 @@ int main() {
     rows<gdn::f16>("Qwen3.5-27B", "f16", 24, 4, peak, stream);
     rows<gdn::q8_0>("Qwen3.5-27B", "q8_0", 24, 4, peak, stream);
     rows<gdn::q4_0>("Qwen3.5-27B", "q4_0", 24, 4, peak, stream);
-    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
     return 0;
 }

@@ -114,11 +114,10 @@ int main() {
         std::printf("no CUDA device: skipping the DeltaNet step benchmark\n");
         return gdn::bench::k_skip;
     }
-    cudaDeviceProp prop{};
-    GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-    cudaStream_t stream;
-    GDN_CUDA_CHECK(cudaStreamCreate(&stream));
-    const double copy_gbs = gdn::bench::copy_bandwidth_gbs(stream);
+    const gdn::bench::BenchDevice dev;
+    const cudaDeviceProp& prop = dev.prop;
+    cudaStream_t stream = dev.stream;
+    const double copy_gbs = dev.copy_gbs;
     std::printf("deltanet_step benchmark on %s (%d SMs); device-to-device copy: %.1f GB/s "
                 "(read + write)\n", prop.name, prop.multiProcessorCount, copy_gbs);
     table<float, false>("Qwen3.5-0.8B", 16, 16, copy_gbs, stream);
@@ -128,6 +127,5 @@ int main() {
     table<__nv_bfloat16, false>("Qwen3.5-0.8B", 16, 16, copy_gbs, stream);
     table<__nv_bfloat16, false>("Qwen3.5-9B", 16, 32, copy_gbs, stream);
     table<__nv_bfloat16, false>("Qwen3.5-27B", 16, 48, copy_gbs, stream);
-    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
     return 0;
 }

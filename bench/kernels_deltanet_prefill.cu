@@ -141,11 +141,10 @@ int main() {
         std::printf("no CUDA device: skipping\n");
         return gdn::bench::k_skip;
     }
-    cudaStream_t stream;
-    GDN_CUDA_CHECK(cudaStreamCreate(&stream));
-    int sms = 0;
-    GDN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-    std::printf("## DeltaNet prefill, one layer, one sequence (%s, %d SMs)\n\n", gdn::bench::card_name().c_str(), sms);
+    const gdn::bench::BenchDevice dev(/*measure_copy=*/false);
+    cudaStream_t stream = dev.stream;
+    const int sms = dev.prop.multiProcessorCount;
+    std::printf("## DeltaNet prefill, one layer, one sequence (%s, %d SMs)\n\n", dev.prop.name, sms);
     std::printf("tok/s = T / time of one launch_deltanet_prefill (graph-replayed); step tok/s = one\n"
                 "deltanet_step per token (graph of T steps). GFMA/s counts the nominal float32 work\n"
                 "T*Hv*(3*dk*dv + 64*dv + 2*64*dk) of the chunk and scan kernels.\n\n");
@@ -183,6 +182,5 @@ int main() {
         std::printf(" Hv=%d -> %d/%d", hv, w, gdn::kernels::deltanet_prefill_scan_threads(q, w));
     }
     std::printf("\n");
-    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
     return 0;
 }

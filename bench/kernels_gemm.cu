@@ -112,11 +112,10 @@ int main(int argc, char** argv) {
         std::printf("no CUDA device: skipping\n");
         return gdn::bench::k_skip;
     }
-    cudaDeviceProp prop{};
-    GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-    cudaStream_t stream;
-    GDN_CUDA_CHECK(cudaStreamCreate(&stream));
-    const double copy_gbs = gdn::bench::copy_bandwidth_gbs(stream);
+    const gdn::bench::BenchDevice dev;
+    const cudaDeviceProp& prop = dev.prop;
+    cudaStream_t stream = dev.stream;
+    const double copy_gbs = dev.copy_gbs;
     g_mma_peak = mma_peak_tflops(prop.multiProcessorCount, stream);
     std::printf("GEMM (TF32 mma.sync) on %s (%d SMs): D2D copy %.0f GB/s (read + write), TF32 mma.sync peak %.0f "
                 "TFLOP/s (back-to-back m16n8k8 from registers)\n\n",
@@ -141,7 +140,6 @@ int main(int argc, char** argv) {
     if (quick) {
         for (DType t : {DType::bf16, DType::q8_0, DType::q4_k})
             for (int i : {3, 4, 5}) run(t, shapes[i], 4096);
-        GDN_CUDA_CHECK(cudaStreamDestroy(stream));
         return 0;
     }
     for (DType t : {DType::bf16, DType::q8_0, DType::q4_k}) {
@@ -159,6 +157,5 @@ int main(int argc, char** argv) {
             for (const Shape& sh : shapes) run(t, sh, n);
         }
     }
-    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
     return 0;
 }

@@ -128,11 +128,10 @@ int main(int argc, char** argv) {
         std::printf("no CUDA device: skipping\n");
         return gdn::bench::k_skip;
     }
-    cudaDeviceProp prop{};
-    GDN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-    cudaStream_t stream;
-    GDN_CUDA_CHECK(cudaStreamCreate(&stream));
-    const double copy_gbs = gdn::bench::copy_bandwidth_gbs(stream);
+    const gdn::bench::BenchDevice dev;
+    const cudaDeviceProp& prop = dev.prop;
+    cudaStream_t stream = dev.stream;
+    const double copy_gbs = dev.copy_gbs;
     std::printf("GEMV on %s (%d SMs): D2D copy %.0f GB/s (read + write)\n\n", prop.name,
                 prop.multiProcessorCount, copy_gbs);
     std::printf("| fmt   | shape                  |   cols |   rows | S |    us    |  GB/s   | %% copy |\n");
@@ -165,7 +164,6 @@ int main(int argc, char** argv) {
         }
     }
     if (quick || only != nullptr) {
-        GDN_CUDA_CHECK(cudaStreamDestroy(stream));
         return 0;
     }
     for (DType t : {DType::q8_0, DType::q4_k}) {
@@ -185,6 +183,5 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::printf("sampling error: %s\n", e.what());
     }
-    GDN_CUDA_CHECK(cudaStreamDestroy(stream));
     return 0;
 }
