@@ -1444,9 +1444,27 @@ inline int mma_round_tiles(int chunks, int warps, int64_t slot_bytes) {
     return tiles;
 }
 
+// The current device's limits a tensor-core GEMV launch sizes itself by (queried once per launch).
+struct MmaDevice {
+    int sms = 0;          // multiprocessors
+    int optin = 0;        // most shared memory one block may opt in to
+    int per_sm_smem = 0;  // shared memory of one SM
+    int reserved = 0;     // shared memory the driver reserves per block
+    static MmaDevice current() {
+        MmaDevice d;
+        int dev = 0;
+        GDN_CUDA_CHECK(cudaGetDevice(&dev));
+        GDN_CUDA_CHECK(cudaDeviceGetAttribute(&d.sms, cudaDevAttrMultiProcessorCount, dev));
+        GDN_CUDA_CHECK(cudaDeviceGetAttribute(&d.optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+        GDN_CUDA_CHECK(cudaDeviceGetAttribute(&d.per_sm_smem, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev));
+        GDN_CUDA_CHECK(cudaDeviceGetAttribute(&d.reserved, cudaDevAttrReservedSharedMemoryPerBlock, dev));
+        return d;
+    }
+};
+
 // `budget`: the dynamic shared memory the block may take (x, the rings, the round's sum slots).
 template <class F, int Stages>
-void launch_mma_stages(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int64_t budget,
+void launch_mma_stages(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int64_t budget, int sms,
                        cudaStream_t stream) {
     using M = MmaTile<F>;
     const char* what = dual ? "launch_gemv_gate_up" : "launch_gemv";
@@ -1461,9 +1479,7 @@ void launch_mma_stages(const GemvParams& p, bool dual, int warps, int64_t x_byte
     a.round_tiles = mma_round_tiles(a.chunks, warps, budget - a.x_bytes - ring);
     const int smem = static_cast<int>(a.x_bytes + ring + a.round_tiles * mma_slots(a.chunks, warps) * 256);
     GDN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    int dev = 0, sms = 0, per_sm = 0;
-    GDN_CUDA_CHECK(cudaGetDevice(&dev));
-    GDN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    int per_sm = 0;
     GDN_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, 32 * warps, smem));
     GDN_CHECK(per_sm > 0, what, ": kernel does not fit on this device (", smem, " B shared)");
     // blocks take contiguous octets of rows (full 16-row tiles where there are enough)
@@ -1473,22 +1489,19 @@ void launch_mma_stages(const GemvParams& p, bool dual, int warps, int64_t x_byte
 }
 
 template <class F>
-void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, int optin, cudaStream_t stream) {
-    const int64_t one_per_sm = int64_t(optin) - k_mma_static_bytes;   // at least the reserve of mma_warps
+void launch_mma(const GemvParams& p, bool dual, int warps, int64_t x_bytes, const MmaDevice& d,
+                cudaStream_t stream) {
+    const int64_t one_per_sm = int64_t(d.optin) - k_mma_static_bytes;   // at least the reserve of mma_warps
     if constexpr (mma_two_blocks<F>()) {
-        int dev = 0, per_sm_smem = 0, reserved = 0;
-        GDN_CUDA_CHECK(cudaGetDevice(&dev));
-        GDN_CUDA_CHECK(cudaDeviceGetAttribute(&per_sm_smem, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev));
-        GDN_CUDA_CHECK(cudaDeviceGetAttribute(&reserved, cudaDevAttrReservedSharedMemoryPerBlock, dev));
-        const int64_t two_per_sm = per_sm_smem / 2 - reserved - k_mma_static_bytes;
+        const int64_t two_per_sm = d.per_sm_smem / 2 - d.reserved - k_mma_static_bytes;
         const int chunks = static_cast<int>(p.cols / MmaTile<F>::chunk_cols);
         if (warps == k_mma_warps && x_bytes + int64_t(warps) * mma_warp_bytes<F, 2>() +
                                                 mma_slots(chunks, warps) * 256 <= two_per_sm) {
-            launch_mma_stages<F, 2>(p, dual, warps, x_bytes, two_per_sm, stream);
+            launch_mma_stages<F, 2>(p, dual, warps, x_bytes, two_per_sm, d.sms, stream);
             return;
         }
     }
-    launch_mma_stages<F, k_mma_stages>(p, dual, warps, x_bytes, one_per_sm, stream);
+    launch_mma_stages<F, k_mma_stages>(p, dual, warps, x_bytes, one_per_sm, d.sms, stream);
 }
 
 template <class F>
@@ -1506,13 +1519,11 @@ void launch_any_seq(const GemvParams& p, bool dual, cudaStream_t stream) {
     if constexpr (has_mma_tile<F>()) {
         if (p.n_seq >= 1 && p.n_seq <= MmaTile<F>::max_seq) {
             check_params(p, dual, F::dtype, dual ? "launch_gemv_gate_up" : "launch_gemv");
-            int dev = 0, optin = 0;
-            GDN_CUDA_CHECK(cudaGetDevice(&dev));
-            GDN_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+            const MmaDevice d = MmaDevice::current();
             const int64_t x_bytes = mma_x_bytes<F>(p.cols, p.n_seq);
-            const int warps = mma_warps<F>(x_bytes, optin);
+            const int warps = mma_warps<F>(x_bytes, d.optin);
             if (warps > 0) {
-                launch_mma<F>(p, dual, warps, x_bytes, optin, stream);
+                launch_mma<F>(p, dual, warps, x_bytes, d, stream);
                 return;
             }
         }
