@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <random>
 #include <span>
 #include <vector>
 
@@ -26,18 +25,8 @@ namespace {
 using gdn::DType;
 using gdn::ModelConfig;
 
-/// Real head sizes (dk = dv = 128, hd = 256, GQA group 4), hidden 1024, 4 layers
-/// (3 DeltaNet + 1 attention), small vocab so the CPU reference stays quick.
-ModelConfig real_heads_config(int64_t hk, int64_t ratio, gdn::HeadOrder order) {
-    ModelConfig c = gdn::test::tiny_config(hk, ratio, order);
-    c.n_embd = 1024;
-    c.n_ff = 1024;
-    c.n_vocab = 1000;
-    c.n_head = 8;
-    c.n_head_kv = 2;
-    c.tied_embeddings = false;
-    return c;
-}
+using gdn::test::random_tokens;
+using gdn::test::real_heads_config;
 
 struct Compare {
     double max_rel = 0;    // max over positions of ||gpu - ref|| / ||ref||
@@ -83,14 +72,6 @@ Compare run_both(gdn::cuda::RuntimeDecoder& gpu, gdn::ref::RuntimeDecoder& ref,
         add(cmp, g, r);
     }
     return cmp;
-}
-
-std::vector<int32_t> random_tokens(int n, int64_t vocab, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int32_t> d(0, int32_t(vocab - 1));
-    std::vector<int32_t> t(static_cast<size_t>(n));
-    for (auto& x : t) x = d(rng);
-    return t;
 }
 
 void report(const char* what, const Compare& c, double tol) {

@@ -9,7 +9,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "../cpu/ref/ref_test_util.hpp"
@@ -21,14 +20,6 @@ namespace {
 using gdn::DType;
 using gdn::ModelConfig;
 
-std::vector<int32_t> random_ids(int n, int64_t vocab, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(vocab - 1));
-    std::vector<int32_t> t(static_cast<size_t>(n));
-    for (auto& x : t) x = d(rng);
-    return t;
-}
-
 struct Run {
     std::vector<int32_t> ids;
     std::vector<float> logits;  // every sequence's last logits, concatenated
@@ -37,7 +28,7 @@ struct Run {
 Run decode(const gdn::ModelWeights& w, const gdn::cuda::DecoderOptions& o, bool pdl, int steps) {
     gdn::kernels::set_pdl(pdl);
     gdn::cuda::RuntimeDecoder dec(w, o);
-    for (int s = 0; s < o.batch; ++s) dec.prefill(s, random_ids(17 + 5 * s, w.config.n_vocab, 40 + s));
+    for (int s = 0; s < o.batch; ++s) dec.prefill(s, gdn::test::random_tokens(17 + 5 * s, w.config.n_vocab, 40 + s));
     Run r;
     r.ids = dec.generate(steps);
     for (int s = 0; s < o.batch; ++s) {
@@ -51,13 +42,7 @@ Run decode(const gdn::ModelWeights& w, const gdn::cuda::DecoderOptions& o, bool 
 }  // namespace
 
 TEST_CASE("PDL decode steps equal plain stream order bit for bit", "[pdl]") {
-    ModelConfig c = gdn::test::tiny_config(4, 2, gdn::HeadOrder::tiled);
-    c.n_embd = 1024;  // real head sizes, GEMV-sized rows
-    c.n_ff = 1024;
-    c.n_vocab = 1000;
-    c.n_head = 8;
-    c.n_head_kv = 2;
-    c.tied_embeddings = false;
+    const ModelConfig c = gdn::test::real_heads_config(4, 2, gdn::HeadOrder::tiled);
     const gdn::ModelWeights w = gdn::test::random_model(c, 31, DType::q8_0);
     int dev = 0, major = 0;
     REQUIRE(cudaGetDevice(&dev) == cudaSuccess);

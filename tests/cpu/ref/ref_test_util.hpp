@@ -109,6 +109,29 @@ inline ModelConfig tiny_config(int64_t hk = 1, int64_t ratio = 2, HeadOrder orde
     return c;
 }
 
+/// Real head sizes (dk = dv = 128, hd = 256, GQA group 4), hidden 1024, 4 layers
+/// (3 DeltaNet + 1 attention), small vocab so the CPU reference stays quick: the GPU tests'
+/// whole-decoder model.
+inline ModelConfig real_heads_config(int64_t hk, int64_t ratio, HeadOrder order) {
+    ModelConfig c = tiny_config(hk, ratio, order);
+    c.n_embd = 1024;
+    c.n_ff = 1024;
+    c.n_vocab = 1000;
+    c.n_head = 8;
+    c.n_head_kv = 2;
+    c.tied_embeddings = false;
+    return c;
+}
+
+/// n token ids drawn uniformly from [0, vocab).
+inline std::vector<int32_t> random_tokens(int n, int64_t vocab, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(vocab - 1));
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (auto& x : t) x = d(rng);
+    return t;
+}
+
 /// Random DeltaNet tensors in f32 (or `type` for the four projection matrices).
 inline DeltaNetWeights random_deltanet(const ModelConfig& c, Store& s, Rng& r,
                                        const std::string& prefix, DType type = DType::f32) {
