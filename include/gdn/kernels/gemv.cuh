@@ -604,7 +604,9 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
 // f16 59-73 [53-71]: gate/up gained most; down projections lost (27B down used 80 of 132 SMs:
 // 160 row pairs; x staged by two latency-bound passes per block). The present layout (16-row
 // tiles, rows balanced to 8 across blocks, warps on adjacent chunks, 16 warps, 4 x loads in
-// flight per thread in the prologue) answers those two and is not measured yet.
+// flight per thread in the prologue) answers those two. Measured the same way on H200 (same
+// card and date, PDL on; bench/results/2026-11-27-NVIDIA-H200.md): q4_k 36-51, q4_0 38-54,
+// q6_k 42-56, q8_0 51-76, bf16 65-85, f16 70-87; gate/up highest, down and qkv lowest.
 constexpr int k_mma_warps = 16;   // most warps per block (fewer when x leaves no room)
 constexpr int k_mma_stages = 3;   // 2 chunks in flight while one is decoded (4: no better, first layout)
 // q4_0 and q4_k (144 bytes per 256-column row chunk) also come with a 2-stage ring where that
