@@ -19,7 +19,7 @@ allowed() {
 status=0
 checked=0
 for file in $(cd "$inc" && find gdn -name '*.hpp' -o -name '*.cuh' | sort); do
-    dir=$(basename "$(dirname "$file")")
+    dir=$(echo "$file" | cut -d/ -f2)   # gdn/quant/formats/x.hpp: quant
     ok=$(allowed "$dir")
     for used in $(sed -n 's|^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]gdn/\([a-z_]*\)/.*|\1|p' "$inc/$file" | sort -u); do
         case " $ok " in

@@ -39,7 +39,7 @@ void dequant_row(const uint8_t* row, float* out) {
         for (int b = 0; b < kHd / 32; ++b) {
             Block blk;
             std::memcpy(&blk, row + sizeof(Block) * b, sizeof(Block));
-            gdn::quant::dequantize(blk, out + 32 * b);
+            Kv::dequantize_block(blk, out + 32 * b);
         }
     }
 }

@@ -1,32 +1,39 @@
 // gdn/core/dtype.hpp - runtime element/block types, numbered as ggml's `enum ggml_type`
-// (the ids stored in GGUF tensor infos). The block layouts live in gdn/quant/.
+// (the ids stored in GGUF tensor infos). The block layouts live in gdn/quant/formats/.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
+/// THE list of weight formats gdn reads: X(name, ggml type id, elements per block, bytes per
+/// block) with ggml's name, id and sizes. Everything that enumerates formats (the DType enum,
+/// names, sizes, the runtime dispatch of gdn/quant/dispatch.hpp, the typed tests and the
+/// benchmarks) expands this list; each name is also the format tag gdn::name, defined in
+/// gdn/quant/formats/name.hpp. Adding a format: that file, one line here, its tests.
+#define GDN_FOR_EACH_DTYPE(X) \
+    X(f32, 0, 1, 4)           \
+    X(f16, 1, 1, 2)           \
+    X(q4_0, 2, 32, 18)        \
+    X(q8_0, 8, 32, 34)        \
+    X(q4_k, 12, 256, 144)     \
+    X(q6_k, 14, 256, 210)     \
+    X(bf16, 30, 1, 2)
+
 namespace gdn {
 
 enum class DType : uint32_t {
-    f32 = 0,
-    f16 = 1,
-    q4_0 = 2,
-    q8_0 = 8,
-    q4_k = 12,
-    q6_k = 14,
-    bf16 = 30,
+#define GDN_DTYPE_ENUM(name, id, elems, bytes) name = id,
+    GDN_FOR_EACH_DTYPE(GDN_DTYPE_ENUM)
+#undef GDN_DTYPE_ENUM
 };
 
 /// Name as ggml spells it ("q8_0"), or "unknown" for ids gdn does not support.
 constexpr std::string_view dtype_name(DType t) {
     switch (t) {
-        case DType::f32: return "f32";
-        case DType::f16: return "f16";
-        case DType::q4_0: return "q4_0";
-        case DType::q8_0: return "q8_0";
-        case DType::q4_k: return "q4_k";
-        case DType::q6_k: return "q6_k";
-        case DType::bf16: return "bf16";
+#define GDN_DTYPE_NAME(name, id, elems, bytes) \
+    case DType::name: return #name;
+        GDN_FOR_EACH_DTYPE(GDN_DTYPE_NAME)
+#undef GDN_DTYPE_NAME
     }
     return "unknown";
 }
@@ -39,24 +46,30 @@ struct DTypeTraits {
 
 constexpr bool dtype_supported(uint32_t id) {
     switch (static_cast<DType>(id)) {
-        case DType::f32: case DType::f16: case DType::q4_0: case DType::q8_0:
-        case DType::q4_k: case DType::q6_k: case DType::bf16: return true;
+#define GDN_DTYPE_CASE(name, id, elems, bytes) case DType::name:
+        GDN_FOR_EACH_DTYPE(GDN_DTYPE_CASE)
+#undef GDN_DTYPE_CASE
+        return true;
     }
     return false;
 }
 
 constexpr DTypeTraits dtype_traits(DType t) {
     switch (t) {
-        case DType::f32: return {1, 4};
-        case DType::f16: return {1, 2};
-        case DType::bf16: return {1, 2};
-        case DType::q4_0: return {32, 18};   // f16 d + 16 bytes of nibbles
-        case DType::q8_0: return {32, 34};   // f16 d + 32 int8
-        case DType::q4_k: return {256, 144}; // f16 d, f16 dmin, 12 B scales, 128 B nibbles
-        case DType::q6_k: return {256, 210}; // 128 B ql, 64 B qh, 16 int8 scales, f16 d
+#define GDN_DTYPE_TRAITS(name, id, elems, bytes) \
+    case DType::name: return {elems, bytes};
+        GDN_FOR_EACH_DTYPE(GDN_DTYPE_TRAITS)
+#undef GDN_DTYPE_TRAITS
     }
     return {0, 0};
 }
+
+/// The number of formats in GDN_FOR_EACH_DTYPE.
+inline constexpr int dtype_count = 0
+#define GDN_DTYPE_COUNT(name, id, elems, bytes) +1
+    GDN_FOR_EACH_DTYPE(GDN_DTYPE_COUNT)
+#undef GDN_DTYPE_COUNT
+    ;
 
 /// Bytes of one row of n elements; n must be a multiple of the block size.
 constexpr int64_t dtype_row_bytes(DType t, int64_t n) {

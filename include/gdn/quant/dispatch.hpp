@@ -1,6 +1,6 @@
 // gdn/quant/dispatch.hpp - THE one place that maps a runtime ggml type (from a GGUF file)
 // onto the compiled set of format tags, plus row-wise host helpers built on it.
-// Adding a format means: a tag in formats.hpp, a DType in core/dtype.hpp, a case here.
+// Its cases expand GDN_FOR_EACH_DTYPE (core/dtype.hpp): a listed format is dispatched here.
 #pragma once
 
 #include <cstddef>
@@ -28,13 +28,10 @@ inline DType dtype_from_id(uint32_t id, std::string_view where) {
 template <class Fn>
 decltype(auto) dispatch_format(DType t, Fn&& f) {
     switch (t) {
-        case DType::f32: return std::forward<Fn>(f)(gdn::f32{});
-        case DType::f16: return std::forward<Fn>(f)(gdn::f16{});
-        case DType::bf16: return std::forward<Fn>(f)(gdn::bf16{});
-        case DType::q8_0: return std::forward<Fn>(f)(gdn::q8_0{});
-        case DType::q4_0: return std::forward<Fn>(f)(gdn::q4_0{});
-        case DType::q4_k: return std::forward<Fn>(f)(gdn::q4_k{});
-        case DType::q6_k: return std::forward<Fn>(f)(gdn::q6_k{});
+#define GDN_DISPATCH_CASE(name, id, elems, bytes) \
+    case DType::name: return std::forward<Fn>(f)(gdn::name{});
+        GDN_FOR_EACH_DTYPE(GDN_DISPATCH_CASE)
+#undef GDN_DISPATCH_CASE
     }
     fail("dispatch_format: unsupported ggml type id ", static_cast<uint32_t>(t), " (",
          dtype_name(t), ")");
