@@ -12,7 +12,17 @@
 // largest power of two dividing unit_bytes (at most 16): kernels stage GGUF rows at addresses
 // congruent to their file offsets mod 16 and rows hold whole units, so that is what they give.
 // Every kernel's CUDA-core path (GEMV, GEMM dequantisation, embedding) and the CPU reference
-// use this decoder; a format may add a tensor-core fragment loader (see kernels/gemv.cuh).
+// use this decoder.
+//
+// The optional tensor-core loader (formats whose values are small integers times a per-group
+// scale, minus a per-group min). A format that has one declares
+//     static constexpr int mma_group = 32 or 16;   // columns sharing one scale and min
+//     static void mma_frag(const uint8_t* u, int grp, int t, uint32_t& lo, uint32_t& hi,
+//                          float& scale, float& min);
+// giving, for group grp of the unit at u and mma thread t (0..3), the signed int8 quants of the
+// group's columns 4t..4t+3 in lo and 16+4t..16+4t+3 in hi (hi unused when mma_group is 16), with
+// value = scale * q - min for every column of the group. Both must agree with decode8 (tests
+// check every format that declares them). The kernels turn them into mma.sync s8 A fragments.
 #pragma once
 
 #include <array>
