@@ -55,6 +55,7 @@
 #include "gdn/core/tensor.hpp"
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/gemv.cuh"
+#include "gdn/kernels/ptx.cuh"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/formats.hpp"
@@ -223,47 +224,6 @@ constexpr int smem_bytes() {
     return x_ring_bytes() + w_tile_bytes() + raw_slots<F>() * k_tile_m * raw_stride<F>();
 }
 
-// ---- PTX wrappers -----------------------------------------------------------------------
-
-GDN_DEVICE GDN_FORCEINLINE uint32_t smem_addr(const void* p) {
-    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-GDN_DEVICE GDN_FORCEINLINE void cp_async16(void* smem, const void* gmem) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(smem)), "l"(gmem) : "memory");
-}
-// 16 bytes, of which the first `n` (0 or 16) are read and the rest zero-filled.
-GDN_DEVICE GDN_FORCEINLINE void cp_async16_zfill(void* smem, const void* gmem, int n) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(n)
-                 : "memory");
-}
-GDN_DEVICE GDN_FORCEINLINE void cp_async4_zfill(void* smem, const void* gmem, int n) {
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(n)
-                 : "memory");
-}
-GDN_DEVICE GDN_FORCEINLINE void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-GDN_DEVICE GDN_FORCEINLINE void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-// Four 8x4 float matrices (rows given by lanes 8j..8j+7): thread l gets row l/4, word l%4.
-GDN_DEVICE GDN_FORCEINLINE void ldmatrix_x4(uint32_t addr, uint32_t (&r)[4]) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-GDN_DEVICE GDN_FORCEINLINE uint32_t to_tf32(float f) {
-    uint32_t r;
-    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(f));
-    return r;
-}
-// d += a (16x8, row) * b (8x8, col), TF32 inputs, float32 accumulators.
-GDN_DEVICE GDN_FORCEINLINE void mma_tf32(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 /// Launch-time shape of the work (see the header comment).
 struct GemmArgs {

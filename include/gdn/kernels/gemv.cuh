@@ -72,6 +72,7 @@
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/launch.cuh"
 #include "gdn/kernels/gemv_generic.cuh"
+#include "gdn/kernels/ptx.cuh"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/formats.hpp"
 
@@ -160,23 +161,7 @@ constexpr int ring_bytes() {
     return k_warps * k_stages * k_streams * stream_stride<F>();
 }
 
-GDN_DEVICE GDN_FORCEINLINE void cp_async16(void* smem, const void* gmem) {
-    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
-}
-GDN_DEVICE GDN_FORCEINLINE void cp_async_commit() {
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-template <int N>
-GDN_DEVICE GDN_FORCEINLINE void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
 
-GDN_DEVICE GDN_FORCEINLINE float warp_sum(float v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 /// Launch-time shape of the work (see the header comment).
 struct GemvArgs {
@@ -479,39 +464,6 @@ constexpr int k_mma_stages = 3;   // 2 chunks in flight while one is decoded (4:
 // eligible warps of 4, DRAM 32% busy).
 constexpr int k_mma_max_seq = 4;
 
-// d[4] = A (16 x 32 s8) * B (32 x 8 s8): a0/a2 rows g, a1/a3 rows g + 8, k 4t..4t+3 / 16+4t..;
-// b0/b1 column g, k 4t.. / 16+4t..; d0, d1 row g, columns 2t, 2t + 1; d2, d3 row g + 8.
-GDN_DEVICE GDN_FORCEINLINE void mma_s8_k32(int (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                           uint32_t b0, uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%10, %10, %10, %10};\n"
-        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "r"(0));
-}
-// d[4] = A (16 x 16 s8) * B (16 x 8 s8): a0 row g, a1 row g + 8, k 4t..4t+3; b0 column g.
-GDN_DEVICE GDN_FORCEINLINE void mma_s8_k16(int (&d)[4], uint32_t a0, uint32_t a1, uint32_t b0) {
-    asm("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, "
-        "{%7, %7, %7, %7};\n"
-        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
-        : "r"(a0), "r"(a1), "r"(b0), "r"(0));
-}
-// d[4] += A (16 x 16 f16/bf16) * B (16 x 8): a0/a2 row g, a1/a3 row g + 8, k 2t, 2t+1 / 2t+8,
-// 2t+9; b0/b1 column g, the same k.
-template <bool BF16>
-GDN_DEVICE GDN_FORCEINLINE void mma_h_k16(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                          uint32_t b0, uint32_t b1) {
-    if constexpr (BF16) {
-        asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-            "{%8, %9}, {%0, %1, %2, %3};\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-            : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-    } else {
-        asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-            "{%8, %9}, {%0, %1, %2, %3};\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-            : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-    }
-}
 
 GDN_DEVICE GDN_FORCEINLINE uint32_t lds_u32(const uint8_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
 // 4 bytes at p, whose alignment (4 or 2) is known at compile time.
@@ -890,11 +842,6 @@ int64_t mma_x_bytes(int64_t cols, int n_seq) {
     return units * M::parts * n_seq * 4 * M::frag_bytes + (M::sums ? units * 16 : 0);
 }
 
-GDN_DEVICE GDN_FORCEINLINE float warp_max(float v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
 
 // Columns 4e..4e+3 of sequence s of x, and of norm_w (ones without a norm).
 GDN_DEVICE GDN_FORCEINLINE float4 load_x4(const GemvArgs& a, int s, int e) {
