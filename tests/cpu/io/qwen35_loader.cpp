@@ -174,6 +174,44 @@ TEST_CASE("qwen35 loader: missing, misshapen and mistyped tensors are named", "[
     }
 }
 
+TEST_CASE("qwen35 loader: a tensor of a type gdn does not read names the tensor, the type and the file", "[io][qwen35]") {
+    std::mt19937_64 rng(19);
+    const Tiny s;
+    const Tensors good = tiny_tensors(s, rng);
+    struct Unread {
+        uint32_t id;
+        const char* name;
+        size_t block_bytes;  // of one block of 256 (ggml's type size)
+    };
+    for (const Unread& u : {Unread{19, "iq1_s", 50}, Unread{34, "tq1_0", 54}}) {
+        INFO("ggml type " << u.name);
+        gdn::test::TempPath path("unread_type.gguf");
+        GgufWriter w = writer(tiny_kvs(s), {});
+        for (const auto& [name, t] : good) {
+            if (name == "blk.4.ffn_up.weight") {
+                w.add_raw_tensor(name, u.id, {256, 1}, std::vector<std::byte>(u.block_bytes));
+            } else {
+                w.add_raw_tensor(name, static_cast<uint32_t>(t.type), t.ne, t.data);
+            }
+        }
+        w.write(path.str());
+        const std::vector<std::string> parts = {"'blk.4.ffn_up.weight'", std::string("ggml type ") + u.name,
+                                                "type id " + std::to_string(u.id), "'" + path.str() + "'"};
+        try {
+            (void)GgufFile::open(path.str());
+            FAIL("GgufFile::open accepted ggml type " << u.name);
+        } catch (const gdn::Error& e) {
+            require_parts(e.what(), parts);
+        }
+        try {
+            (void)gdn::io::load_qwen35(path.str());
+            FAIL("load_qwen35 accepted ggml type " << u.name);
+        } catch (const gdn::Error& e) {
+            require_parts(e.what(), parts);
+        }
+    }
+}
+
 TEST_CASE("qwen35 loader: architecture and hparam errors name the key and value", "[io][qwen35]") {
     std::mt19937_64 rng(6);
     const Tiny s;
