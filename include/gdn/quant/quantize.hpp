@@ -338,7 +338,16 @@ inline void quantize_row_q6_k(const float* src, std::byte* dst, int64_t n) {
     row_detail::quantize_blocks<BlockQ6K, 256>(src, dst, n, "quantize_row_q6_k", "q6_k super-block size", quantize_block_q6_k);
 }
 
-/// Store n floats as type t (every DType gdn reads); an id outside DType is an error.
+/// Whether quantize_row can write type t.
+constexpr bool has_quantizer(DType t) {
+    switch (t) {
+        case DType::f32: case DType::f16: case DType::bf16: case DType::q8_0: case DType::q4_0:
+        case DType::q4_k: case DType::q6_k: return true;
+        default: return false;
+    }
+}
+
+/// Store n floats as type t (every DType with has_quantizer(t)); other types are an error.
 inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
     switch (t) {
         case DType::f32: quantize_row_f32(src, dst, n); return;
@@ -348,6 +357,7 @@ inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
         case DType::q4_0: quantize_row_q4_0(src, dst, n); return;
         case DType::q4_k: quantize_row_q4_k(src, dst, n); return;
         case DType::q6_k: quantize_row_q6_k(src, dst, n); return;
+        default: break;
     }
     fail("quantize_row: no quantiser for ggml type id ", static_cast<uint32_t>(t), " (",
          dtype_name(t), ")");
