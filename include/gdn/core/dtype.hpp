@@ -71,6 +71,24 @@ inline constexpr int dtype_count = 0
 #undef GDN_DTYPE_COUNT
     ;
 
+/// Every format of GDN_FOR_EACH_DTYPE, in its order.
+inline constexpr DType all_dtypes[] = {
+#define GDN_DTYPE_ITEM(name, id, elems, bytes) DType::name,
+    GDN_FOR_EACH_DTYPE(GDN_DTYPE_ITEM)
+#undef GDN_DTYPE_ITEM
+};
+
+/// The format named `name` as ggml spells it, or false.
+constexpr bool dtype_from_name(std::string_view name, DType& out) {
+    for (DType t : all_dtypes) {
+        if (dtype_name(t) == name) {
+            out = t;
+            return true;
+        }
+    }
+    return false;
+}
+
 /// Bytes of one row of n elements; n must be a multiple of the block size.
 constexpr int64_t dtype_row_bytes(DType t, int64_t n) {
     const DTypeTraits tr = dtype_traits(t);
