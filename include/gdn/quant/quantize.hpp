@@ -338,7 +338,8 @@ inline void quantize_row_q6_k(const float* src, std::byte* dst, int64_t n) {
     row_detail::quantize_blocks<BlockQ6K, 256>(src, dst, n, "quantize_row_q6_k", "q6_k super-block size", quantize_block_q6_k);
 }
 
-/// Store n floats as type t (every DType gdn reads); an id outside DType is an error.
+/// Store n floats as type t, one of the types quantised in this file; any other id is an error
+/// (the quantisers of the other formats are in gdn/quant/quantize/<name>.hpp).
 inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
     switch (t) {
         case DType::f32: quantize_row_f32(src, dst, n); return;
@@ -348,6 +349,7 @@ inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
         case DType::q4_0: quantize_row_q4_0(src, dst, n); return;
         case DType::q4_k: quantize_row_q4_k(src, dst, n); return;
         case DType::q6_k: quantize_row_q6_k(src, dst, n); return;
+        default: break;  // the other formats' quantisers: gdn/quant/quantize/<name>.hpp
     }
     fail("quantize_row: no quantiser for ggml type id ", static_cast<uint32_t>(t), " (",
          dtype_name(t), ")");
