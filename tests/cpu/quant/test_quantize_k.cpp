@@ -2,7 +2,8 @@
 // their bytes decoded through gdn's decoder (checked bit exact against gguf's numpy
 // dequantisers by test_vectors.cpp) against the input. Per-element bounds from each block's
 // stored scale for the one-scale formats; row bounds from the step size for all; zero,
-// constant and exactly representable rows.
+// constant and exactly representable rows. Then, for every format with a tensor-core loader,
+// mma_frag against decode8 over the test vectors.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -394,4 +397,57 @@ TEST_CASE("more bits, less error: q2_k > q3_k > q4_1 > q5_0, q5_1, q5_k on the s
     CHECK(sq[1] < sq[0]);
     CHECK(sq[2] < sq[1]);
     for (int k = 3; k < 6; ++k) CHECK(sq[k] < sq[2]);
+}
+
+namespace {
+
+std::vector<char> read_all(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    REQUIRE(f.good());
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("mma_frag gives decode8's quants, scale and min for every group, thread and block",
+                        "[quant][mma]", gdn::all_formats) {
+    using F = TestType;
+    if constexpr (requires { F::mma_group; }) {
+        static_assert(F::mma_group == 32 || F::mma_group == 16, "mma_group is 32 or 16 (formats/base.hpp)");
+        static_assert(F::unit_elems % F::mma_group == 0, "a unit holds whole groups");
+        const std::string nm(gdn::dtype_name(F::dtype));
+        const std::vector<char> raw = read_all(std::string(GDN_TEST_DATA_DIR) + "/quant/" + nm + ".blocks");
+        const int64_t units = static_cast<int64_t>(raw.size()) / F::unit_bytes;
+        constexpr int groups = F::unit_elems / F::mma_group;
+        int64_t checked = 0;
+        for (int64_t n = 0; n < units; ++n) {
+            const auto* u = reinterpret_cast<const uint8_t*>(raw.data()) + n * F::unit_bytes;
+            for (int g = 0; g < groups; ++g) {
+                for (int t = 0; t < 4; ++t) {
+                    uint32_t lo = 0, hi = 0;
+                    float scale = NAN, min = NAN;
+                    F::mma_frag(u, g, t, lo, hi, scale, min);
+                    for (int half = 0; half < F::mma_group / 16; ++half) {
+                        const uint32_t w = half ? hi : lo;
+                        for (int k = 0; k < 4; ++k) {
+                            const int col = F::mma_group * g + 16 * half + 4 * t + k;  // element of the unit
+                            float q[8], s, m;
+                            F::decode8(u, col / 8, q, s, m);
+                            const int8_t fq = static_cast<int8_t>((w >> (8 * k)) & 0xffu);
+                            INFO(nm << " unit " << n << " group " << g << " t " << t << " column " << col);
+                            REQUIRE(static_cast<float>(fq) == q[col % 8]);
+                            REQUIRE(std::memcmp(&s, &scale, sizeof s) == 0);
+                            REQUIRE(std::memcmp(&m, &min, sizeof m) == 0);
+                            ++checked;
+                        }
+                    }
+                }
+            }
+        }
+        std::printf("%-6s mma_frag (group %d): %lld columns equal decode8's\n", nm.c_str(), F::mma_group,
+                    static_cast<long long>(checked));
+        CHECK(checked == units * F::unit_elems);
+    } else {
+        SUCCEED("no tensor-core loader");
+    }
 }
