@@ -65,7 +65,7 @@
 #include "gdn/io/gguf_writer.hpp"
 #include "gdn/io/qwen35.hpp"
 #include "gdn/io/tokenizer.hpp"
-#include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 #include "gdn/ref/check.hpp"
 
 #include "../examples/cli_util.hpp"
@@ -362,6 +362,7 @@ uint32_t file_type(const MatrixTypes& m) {
         case DType::q4_k: return 15; // MOSTLY_Q4_K_M (also what `llama-quantize --pure ... Q4_K_M` records)
         case DType::q6_k: return 18; // MOSTLY_Q6_K
         case DType::bf16: return 32; // MOSTLY_BF16
+        default: break;              // formats --type does not offer
     }
     gdn::fail("no llama.cpp file type for ", m.name());
 }

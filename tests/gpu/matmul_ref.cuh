@@ -15,7 +15,7 @@
 
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/half.hpp"
-#include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 
 namespace gdn::test {
 

@@ -160,16 +160,16 @@ TEST_CASE("qwen35 loader: missing, misshapen and mistyped tensors are named", "[
         GgufWriter w;
         for (const auto& [k, v] : kvs) w.add(k, v);
         for (const auto& [name, t] : ts) {
-            const uint32_t id = name == "blk.4.ffn_up.weight" ? 13u : static_cast<uint32_t>(t.type);  // q5_k
+            const uint32_t id = name == "blk.4.ffn_up.weight" ? 15u : static_cast<uint32_t>(t.type);  // q8_k
             std::vector<int64_t> ne = t.ne;
-            if (id == 13u) ne = {256, 1};
-            w.add_raw_tensor(name, id, ne, id == 13u ? std::vector<std::byte>(176) : t.data);
+            if (id == 15u) ne = {256, 1};
+            w.add_raw_tensor(name, id, ne, id == 15u ? std::vector<std::byte>(292) : t.data);
         }
         try {
             (void)GgufFile::from_buffer(w.bytes());
             FAIL("parsed");
         } catch (const gdn::Error& e) {
-            require_parts(e.what(), {"'blk.4.ffn_up.weight'", "ggml type q5_k", "type id 13"});
+            require_parts(e.what(), {"'blk.4.ffn_up.weight'", "ggml type q8_k", "type id 15"});
         }
     }
 }

@@ -24,7 +24,7 @@
 #include "gdn/io/gguf.hpp"
 #include "gdn/io/gguf_writer.hpp"
 #include "gdn/io/qwen35.hpp"
-#include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 #include "io_test_util.hpp"
 
 namespace gdn::test::qwen35 {
