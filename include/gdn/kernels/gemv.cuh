@@ -746,16 +746,17 @@ struct MmaTile<gdn::bf16> : MmaHalfTile<true> {};
 // gdn/quant/formats/base.hpp). A chunk is 256 columns: 8 units of x, each one group of 32
 // (m16n8k32) or two of 16 (m16n8k16); the group's scale (and min, through the digit sums of x)
 // is applied in float32 to the group's s32 sums.
+// (groups of 16 with a min, q2_k, take the CUDA-core kernel: the digit sums of x that carry the
+// mins are per 32 columns.)
 template <class F>
 concept MmaFragFormat = requires(const uint8_t* u, uint32_t& w, float& f) {
     { F::mma_group } -> std::convertible_to<int>;
     F::mma_frag(u, 0, 0, w, w, f, f);
-};
+} && (F::mma_group == 32 || !F::has_min);
 
 template <class F>
 struct MmaFragTile : MmaIntX {
-    static_assert(F::mma_group == 32 || (F::mma_group == 16 && !F::has_min),
-                  "mma_frag: groups of 32, or of 16 without a min (digit sums of x are per 32 columns)");
+    static_assert(F::mma_group == 32 || (F::mma_group == 16 && !F::has_min), "see MmaFragFormat");
     static constexpr int chunk_cols = 256;
     static constexpr int chunk_bytes = 256 / F::unit_elems * F::unit_bytes;
     static constexpr bool aligned = chunk_bytes % 16 == 0;

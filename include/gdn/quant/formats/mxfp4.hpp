@@ -49,6 +49,7 @@ GDN_HOST_DEVICE GDN_FORCEINLINE float e8m0_half(uint32_t e) {
 }  // namespace quant
 
 struct mxfp4 : quant::BlockFormatBase<mxfp4, quant::BlockMXFP4, DType::mxfp4> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> e8m0_fields{0};
     /// Run r: nibbles of qs[8(r%2) ..], low for r < 2 (byte-aligned block: 17 bytes).
     GDN_HOST_DEVICE static void decode8(const uint8_t* u, int r, float (&q)[8], float& scale, float& min) {

@@ -28,6 +28,7 @@ GDN_HOST_DEVICE GDN_FORCEINLINE int q3_k_scale(int s, const uint8_t* scales) {
 }  // namespace quant
 
 struct q3_k : quant::BlockFormatBase<q3_k, quant::BlockQ3K, DType::q3_k> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{108};
     /// Run r: half h = r / 16, k = (r % 16) / 4, l0 = 8(r % 4): columns 128h + 32k + l0 .. of
     /// sub-block r / 2, third bits at bit r / 4 of hmask[l0 ..] (2-aligned block).

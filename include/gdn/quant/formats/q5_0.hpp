@@ -23,6 +23,7 @@ GDN_HOST_DEVICE GDN_FORCEINLINE uint32_t q5_fifth_bits(uint32_t b) {
 }  // namespace quant
 
 struct q5_0 : quant::BlockFormatBase<q5_0, quant::BlockQ5_0, DType::q5_0> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     /// Run r: nibbles of qs[8(r%2) ..], low for r < 2, and bits 8r .. 8r+7 of qh (2-aligned block).
     GDN_HOST_DEVICE static void decode8(const uint8_t* u, int r, float (&q)[8], float& scale, float& min) {
