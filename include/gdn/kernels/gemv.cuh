@@ -760,7 +760,9 @@ struct MmaFragTile : MmaIntX {
     static constexpr int chunk_cols = 256;
     static constexpr int chunk_bytes = 256 / F::unit_elems * F::unit_bytes;
     static constexpr bool aligned = chunk_bytes % 16 == 0;
-    static constexpr int granules = aligned ? chunk_bytes / 16 : (chunk_bytes + 15 + 15) / 16;
+    // a row chunk starts at most 16 - (its alignment) bytes into its first granule; one more
+    // granule would read past the matrix's last aligned granule (mxfp4's 136-byte chunks)
+    static constexpr int granules = (16 - quant::pow2_align(chunk_bytes) % 16 + chunk_bytes + 15) / 16;
     static constexpr int slot_granules = granules | 1;   // odd: the 8 rows g of a warp in distinct banks
     static constexpr bool sums = F::has_min;
     static constexpr int sum_factor = 1;
