@@ -322,6 +322,8 @@ uint32_t file_type(const MatrixTypes& m) {
         case DType::q4_k: return 15; // MOSTLY_Q4_K_M (also what `llama-quantize --pure ... Q4_K_M` records)
         case DType::q6_k: return 18; // MOSTLY_Q6_K
         case DType::bf16: return 32; // MOSTLY_BF16
+        case DType::iq2_xxs: case DType::iq2_xs: case DType::iq3_xxs: case DType::iq4_nl:
+        case DType::iq3_s: case DType::iq2_s: case DType::iq4_xs: break;  // not a --type (yet)
     }
     gdn::fail("no llama.cpp file type for ", m.name());
 }

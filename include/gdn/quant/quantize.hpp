@@ -348,6 +348,8 @@ inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
         case DType::q4_0: quantize_row_q4_0(src, dst, n); return;
         case DType::q4_k: quantize_row_q4_k(src, dst, n); return;
         case DType::q6_k: quantize_row_q6_k(src, dst, n); return;
+        case DType::iq2_xxs: case DType::iq2_xs: case DType::iq3_xxs: case DType::iq4_nl:
+        case DType::iq3_s: case DType::iq2_s: case DType::iq4_xs: break;  // decoded, not written
     }
     fail("quantize_row: no quantiser for ggml type id ", static_cast<uint32_t>(t), " (",
          dtype_name(t), ")");
