@@ -7,6 +7,8 @@
 // quantize_row_q6_K_ref (a per-sub-block scale search, then scales quantised against the
 // super-block scale): valid GGUF blocks that decode close to the input, but not promised to
 // equal llama.cpp's bytes.
+// iq4_nl and iq4_xs (host only): gdn/quant/quantize/iq4_nl.hpp and iq4_xs.hpp, the method of
+// llama.cpp's quantize_iq4_nl / quantize_iq4_xs without an importance matrix.
 #pragma once
 
 #include <math.h>
@@ -20,6 +22,8 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/half.hpp"
+#include "gdn/quant/quantize/iq4_nl.hpp"
+#include "gdn/quant/quantize/iq4_xs.hpp"
 
 namespace gdn::quant {
 
@@ -348,8 +352,10 @@ inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
         case DType::q4_0: quantize_row_q4_0(src, dst, n); return;
         case DType::q4_k: quantize_row_q4_k(src, dst, n); return;
         case DType::q6_k: quantize_row_q6_k(src, dst, n); return;
-        case DType::iq2_xxs: case DType::iq2_xs: case DType::iq3_xxs: case DType::iq4_nl:
-        case DType::iq3_s: case DType::iq2_s: case DType::iq4_xs: break;  // decoded, not written
+        case DType::iq4_nl: quantize_row_iq4_nl(src, dst, n); return;
+        case DType::iq4_xs: quantize_row_iq4_xs(src, dst, n); return;
+        case DType::iq2_xxs: case DType::iq2_xs: case DType::iq3_xxs: case DType::iq3_s: case DType::iq2_s:
+            break;  // decoded, not written
     }
     fail("quantize_row: no quantiser for ggml type id ", static_cast<uint32_t>(t), " (",
          dtype_name(t), ")");

@@ -43,27 +43,19 @@ GDN_HOST_DEVICE GDN_FORCEINLINE float iq2_scale(float d, uint32_t ls) {
     return d * (0.5f + static_cast<float>(ls)) * 0.25f;
 }
 
-#if defined(__CUDA_ARCH__)
-/// PTX prmt in its generic mode: byte k of the result is byte (s >> 4k) & 7 of {b, a}, or,
-/// where bit 4k+3 of s is set, that byte's sign bit copied over all 8 bits. (__byte_perm
-/// masks its selector to 3 bits per nibble first, which costs a LOP per call here.)
-__device__ GDN_FORCEINLINE uint32_t prmt(uint32_t a, uint32_t b, uint32_t s) {
-    uint32_t r;
-    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(s));
-    return r;
-}
-#endif
-
-/// The 16-entry table of iq4_nl at the 8 4-bit indices of n (index k in bits 4k..4k+3):
-/// a = T[n0], T[n2], T[n4], T[n6] and b = T[n1], T[n3], T[n5], T[n7], as int8 bytes. A GGUF word
-/// of packed nibbles (byte j: element j low, element j + half high) gives a = the low nibbles'
-/// values and b = the high ones'. Device, 8 PRMTs for 8 values with the table words as
-/// immediates: one PRMT picks by the low 3 bits of each index from entries 0..7, one from
-/// entries 8..15, a third keeps per byte the first or the second by index bit 3. A pick is
-/// kept only where its index bit 3 (prmt's sign-replicate flag) is clear: as it is for the
-/// low pick; for the high pick the indices' bit 3 is flipped.
-GDN_HOST_DEVICE GDN_FORCEINLINE void iq4nl_lookup8(uint32_t n, uint32_t& a, uint32_t& b) {
-#if defined(__CUDA_ARCH__)
+/// The 16-entry table of iq4_nl at the 8 4-bit indices of n (index k in bits 4k..4k+3) with
+/// the byte permute `prmt` (PTX prmt in its generic mode: byte k of prmt(a, b, s) is byte
+/// (s >> 4k) & 7 of {b, a}, or that byte's sign copied over all 8 bits where bit 4k+3 of s is
+/// set): a = T[n0], T[n2], T[n4], T[n6] and b = T[n1], T[n3], T[n5], T[n7], as int8 bytes. A
+/// GGUF word of packed nibbles (byte j: element j low, element j + half high) gives a = the
+/// low nibbles' values and b = the high ones'. 8 permutes for 8 values, the table words being
+/// immediates: one picks by the low 3 bits of each index from entries 0..7, one from entries
+/// 8..15, a third keeps per byte the first or the second by index bit 3. A pick is kept only
+/// where its selector's bit 3 (the sign-replicate flag) is clear: so it is for the low pick;
+/// for the high pick the indices' bit 3 is flipped. The device decoders use it with the PRMT
+/// instruction, tests with a host model of it.
+template <class Prmt>
+GDN_HOST_DEVICE GDN_FORCEINLINE void iq4nl_lookup8_by(Prmt prmt, uint32_t n, uint32_t& a, uint32_t& b) {
     const uint32_t nh = n ^ 0x88888888u;
     // selector nibble k: byte k of the low pick, or byte 4 + k of the high pick when index
     // bit 3 is set; nibbles 4..7 serve the upper four indices after >> 16
@@ -73,6 +65,24 @@ GDN_HOST_DEVICE GDN_FORCEINLINE void iq4nl_lookup8(uint32_t n, uint32_t& a, uint
         prmt(prmt(iq4nl_word0, iq4nl_word1, n >> 16), prmt(iq4nl_word2, iq4nl_word3, nh >> 16), half >> 16);
     a = prmt(c, d, 0x6420u);  // c = T[n0..n3], d = T[n4..n7]
     b = prmt(c, d, 0x7531u);
+}
+
+#if defined(__CUDA_ARCH__)
+/// The PRMT instruction (inline PTX: __byte_perm masks its selector to 3 bits per nibble first,
+/// one more LOP per call, which iq4nl_lookup8_by does not need).
+struct DevicePrmt {
+    __device__ GDN_FORCEINLINE uint32_t operator()(uint32_t a, uint32_t b, uint32_t s) const {
+        uint32_t r;
+        asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(s));
+        return r;
+    }
+};
+#endif
+
+/// iq4nl_lookup8_by with PRMT on the device; plain table reads on the host.
+GDN_HOST_DEVICE GDN_FORCEINLINE void iq4nl_lookup8(uint32_t n, uint32_t& a, uint32_t& b) {
+#if defined(__CUDA_ARCH__)
+    iq4nl_lookup8_by(DevicePrmt{}, n, a, b);
 #else
     a = b = 0;
     for (int k = 0; k < 4; ++k) {
