@@ -9,6 +9,8 @@
 // equal llama.cpp's bytes.
 // iq4_nl and iq4_xs (host only): gdn/quant/quantize/iq4_nl.hpp and iq4_xs.hpp, the method of
 // llama.cpp's quantize_iq4_nl / quantize_iq4_xs without an importance matrix.
+// iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s (host only, slow): gdn/quant/quantize/<name>.hpp, a
+// simple nearest-codebook-entry quantiser (quantize/iq_grid.hpp), not llama.cpp's imatrix search.
 #pragma once
 
 #include <math.h>
@@ -22,6 +24,11 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/half.hpp"
+#include "gdn/quant/quantize/iq2_s.hpp"
+#include "gdn/quant/quantize/iq2_xs.hpp"
+#include "gdn/quant/quantize/iq2_xxs.hpp"
+#include "gdn/quant/quantize/iq3_s.hpp"
+#include "gdn/quant/quantize/iq3_xxs.hpp"
 #include "gdn/quant/quantize/iq4_nl.hpp"
 #include "gdn/quant/quantize/iq4_xs.hpp"
 
@@ -354,8 +361,11 @@ inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
         case DType::q6_k: quantize_row_q6_k(src, dst, n); return;
         case DType::iq4_nl: quantize_row_iq4_nl(src, dst, n); return;
         case DType::iq4_xs: quantize_row_iq4_xs(src, dst, n); return;
-        case DType::iq2_xxs: case DType::iq2_xs: case DType::iq3_xxs: case DType::iq3_s: case DType::iq2_s:
-            break;  // decoded, not written
+        case DType::iq2_xxs: quantize_row_iq2_xxs(src, dst, n); return;
+        case DType::iq2_xs: quantize_row_iq2_xs(src, dst, n); return;
+        case DType::iq3_xxs: quantize_row_iq3_xxs(src, dst, n); return;
+        case DType::iq3_s: quantize_row_iq3_s(src, dst, n); return;
+        case DType::iq2_s: quantize_row_iq2_s(src, dst, n); return;
     }
     fail("quantize_row: no quantiser for ggml type id ", static_cast<uint32_t>(t), " (",
          dtype_name(t), ")");
