@@ -117,8 +117,8 @@ std::vector<std::string> split_list(const std::string& s) {
 }
 
 DType parse_type(const std::string& s, const char* what) {
-    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
-        if (gdn::dtype_name(t) == s) return t;
+    DType t;
+    if (gdn::dtype_from_name(s, t)) return t;
     gdn::fail("decode bench: unknown ", what, " type '", s, "'");
 }
 

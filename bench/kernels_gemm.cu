@@ -33,7 +33,7 @@ __global__ void mma_peak_kernel(float* out, int iters) {
     float acc[8][4] = {};
     for (int i = 0; i < iters; ++i) {
 #pragma unroll
-        for (int j = 0; j < 8; ++j) gk::gemm_detail::mma_tf32(acc[j], a, b0, b1);
+        for (int j = 0; j < 8; ++j) gk::mma_tf32(acc[j], a, b0, b1);
     }
     float s = 0.f;
 #pragma unroll

@@ -6,8 +6,9 @@
 // (>= 256 MB in all, so the weights come from HBM rather than the 50 MB L2, as in a decode
 // step), which also removes host launch overhead. Bytes counted: the weight bytes only
 // (both matrices for gate/up); x and y are small and L2-resident.
-// --quick: only the 9B and 27B projections at n_seq 1 (no f32, no sampling); --fmt NAME: one
-// weight format only. Both for tuning runs.
+// Rows for every format of GDN_FOR_EACH_DTYPE (core/dtype.hpp). --quick: only the 9B and 27B
+// projections at n_seq 1 (no f32, no sampling); --fmt NAME: one weight format only. Both for
+// tuning runs.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -72,7 +73,7 @@ void bench_gemv(DType t, const Shape& sh, int n_seq, double copy_gbs, cudaStream
         }
     }, stream);
     const double gbs = double(per_call) / (us * 1e-6) / 1e9;
-    std::printf("| %-5s | %-22s | %6lld | %6lld | %d | %8.2f | %7.0f | %5.1f%% |\n", gdn::dtype_name(t).data(),
+    std::printf("| %-7s | %-22s | %6lld | %6lld | %d | %8.2f | %7.0f | %5.1f%% |\n", gdn::dtype_name(t).data(),
                 sh.name, static_cast<long long>(sh.cols), static_cast<long long>(sh.rows), n_seq, us, gbs,
                 100.0 * gbs / copy_gbs);
 }
@@ -120,7 +121,7 @@ int main(int argc, char** argv) {
         } else if (std::strcmp(argv[i], "--fmt") == 0 && i + 1 < argc) {
             only = argv[++i];
         } else {
-            std::printf("usage: %s [--quick] [--fmt q8_0|q4_k|q6_k|q4_0|bf16|f16|f32]\n", argv[0]);
+            std::printf("usage: %s [--quick] [--fmt NAME (a ggml type name gdn reads, e.g. q4_k)]\n", argv[0]);
             return 2;
         }
     }
@@ -134,8 +135,8 @@ int main(int argc, char** argv) {
     const double copy_gbs = dev.copy_gbs;
     std::printf("GEMV on %s (%d SMs): D2D copy %.0f GB/s (read + write)\n\n", prop.name,
                 prop.multiProcessorCount, copy_gbs);
-    std::printf("| fmt   | shape                  |   cols |   rows | S |    us    |  GB/s   | %% copy |\n");
-    std::printf("|-------|------------------------|--------|--------|---|----------|---------|--------|\n");
+    std::printf("| fmt     | shape                  |   cols |   rows | S |    us    |  GB/s   | %% copy |\n");
+    std::printf("|---------|------------------------|--------|--------|---|----------|---------|--------|\n");
     const Shape shapes[] = {
         {"0.8B gate/up +norm", 1024, 3584, true, true},
         {"0.8B down +resid", 3584, 1024, false, false},
@@ -150,8 +151,7 @@ int main(int argc, char** argv) {
         {"27B qkv +norm", 5120, 10240, false, true},
         {"27B LM head +norm", 5120, 248320, false, true},
     };
-    const DType types[] = {DType::q8_0, DType::q4_k, DType::q6_k, DType::q4_0, DType::bf16, DType::f16, DType::f32};
-    for (DType t : types) {
+    for (DType t : gdn::all_dtypes) {   // every format gdn reads
         if (only != nullptr ? gdn::dtype_name(t) != only : quick && t == DType::f32) continue;
         for (const Shape& sh : shapes) {
             if (t == DType::f32 && sh.rows == 248320 && sh.cols == 5120) continue;  // 5 GB

@@ -5,7 +5,16 @@
 // unrecorded, as the converter leaves it). For decode speed and load tests of real shapes
 // without downloading a model; the text it makes gdn-generate print is noise.
 //
-//   gdn-random-gguf --shape 0.8B --type q8_0 -o model.gguf [--seed N] [--layers N]
+//   gdn-random-gguf --shape 0.8B --type q8_0 -o model.gguf [--seed N] [--layers N] [--mtp N]
+//
+// --mtp N appends N MTP (NextN) blocks after the trunk as llama.cpp's converter writes
+// Qwen3.5's mtp.* tensors (conversion/qwen.py, _Qwen35MtpMixin): blk.{n_layer + j} holds a
+// full-attention layer with its MLP plus nextn.eh_proj [2*n_embd, n_embd], nextn.enorm,
+// nextn.hnorm and nextn.shared_head_norm (from the checkpoint's mtp.fc, mtp.pre_fc_norm_embedding,
+// mtp.pre_fc_norm_hidden and mtp.norm; no dedicated embed_tokens / shared_head_head, which
+// Qwen3.5 does not have); block_count counts them and nextn_predict_layers = N. For N > 1 every block gets its own eh_proj and norms, as
+// llama.cpp's qwen35 loader requires (Qwen3.5 checkpoints have N = 1). The MTP tensors come
+// after all trunk tensors, so the trunk's bytes are those of the same seed without --mtp.
 //
 // --type q4_k_m writes the type mix of llama.cpp's Q4_K_M (`llama-quantize ... Q4_K_M`, no
 // imatrix): q4_k matrices, q6_k for the output (or tied embedding) matrix and for attn_v /
@@ -56,7 +65,7 @@
 #include "gdn/io/gguf_writer.hpp"
 #include "gdn/io/qwen35.hpp"
 #include "gdn/io/tokenizer.hpp"
-#include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 #include "gdn/ref/check.hpp"
 
 #include "../examples/cli_util.hpp"
@@ -76,7 +85,7 @@ using gdn::io::gguf_encode_array;
 
 constexpr const char* k_usage =
     "usage: gdn-random-gguf --shape NAME -o OUT.gguf [--type T] [--seed N] [--layers N]\n"
-    "                       [--vocab FILE] [--threads N]\n"
+    "                       [--mtp N] [--vocab FILE] [--threads N]\n"
     "  --shape     0.8B, 2B, 4B, 9B, 27B (Qwen3.5, gdn/core/shapes.hpp) or tiny (256 wide, 4 layers,\n"
     "              for tests)\n"
     "  -o          output GGUF (written as OUT.part, renamed when complete)\n"
@@ -87,6 +96,8 @@ constexpr const char* k_usage =
     "              which gdn does not have; q8_0 for q6_k); no Qwen3.5 shape has one\n"
     "  --seed      random seed (default 0); same seed, same bytes\n"
     "  --layers    layers to write instead of the shape's (attention every 4th)\n"
+    "  --mtp       MTP (NextN) blocks to append after the trunk, as llama.cpp's converter writes\n"
+    "              Qwen3.5's (default 0; the real models have 1); not with --type q4_k_m\n"
     "  --vocab     Qwen3.5 vocabulary in gdn's .vocab form (default: tests/data/tokenizer/qwen35.vocab,\n"
     "              also found through $GDN_TOKENIZER_DATA or $GDN_TEST_DATA_DIR/tokenizer)\n"
     "  --threads   generator threads (default: all cores)\n";
@@ -107,6 +118,7 @@ struct Args {
     MatrixTypes type;
     uint64_t seed = 0;
     int64_t layers = 0;  // 0: the shape's
+    int64_t mtp = 0;     // MTP blocks after the trunk
     std::string vocab;
     int threads = 0;  // 0: hardware_concurrency
     bool help = false;
@@ -139,6 +151,10 @@ Args parse(int argc, char** argv) {
             const uint64_t n = parse_u64(args.value(), "--layers");
             GDN_CHECK(n >= 1 && n <= 1024, "--layers: ", n, " is not in [1, 1024]");
             a.layers = static_cast<int64_t>(n);
+        } else if (arg == "--mtp") {
+            const uint64_t n = parse_u64(args.value(), "--mtp");
+            GDN_CHECK(n <= 16, "--mtp: ", n, " is not in [0, 16]");
+            a.mtp = static_cast<int64_t>(n);
         } else if (arg == "--vocab") {
             a.vocab = args.value();
         } else if (arg == "--threads") {
@@ -152,6 +168,9 @@ Args parse(int argc, char** argv) {
     if (a.help) return a;
     GDN_CHECK(!a.shape.empty(), "--shape is required (0.8B, 2B, 4B, 9B, 27B or tiny)");
     GDN_CHECK(!a.out.empty(), "-o OUT.gguf is required");
+    // llama-quantize's Q4_K_M choice for the MTP block's tensors is not mirrored here
+    GDN_CHECK(a.mtp == 0 || !a.type.q4_k_m, "--mtp with --type q4_k_m: the MTP blocks' types under llama.cpp's "
+              "Q4_K_M mix are not modelled; use one --type for every matrix");
     return a;
 }
 
@@ -181,6 +200,7 @@ ModelConfig shape_of(const Args& a) {
         }
     }
     if (a.layers > 0) c.n_layer = a.layers;
+    c.n_mtp = a.mtp;
     c.validate();
     return c;
 }
@@ -256,7 +276,8 @@ DType matrix_type(const MatrixTypes& m, std::string_view name, int64_t layer, co
 }
 
 /// Every tensor of a `qwen35` file of shape c, in the order llama.cpp's converter emits a
-/// layer's tensors (names and shapes: docs/GGUF_QWEN35.md), with data offsets assigned.
+/// layer's tensors (names and shapes: docs/GGUF_QWEN35.md), then the c.n_mtp MTP blocks, with
+/// data offsets assigned.
 std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
     std::vector<Tensor> ts;
     int64_t layer = -1;  // of the matrices being added
@@ -270,18 +291,27 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
     const int64_t e = c.n_embd;
     const int64_t value_dim = c.ssm_n_v_heads * c.ssm_d_v;
     const int64_t hd = c.head_dim;
+    const auto attention = [&](const std::string& b) {
+        matrix(b + "attn_q.weight", e, 2 * c.n_head * hd);
+        matrix(b + "attn_k.weight", e, c.n_head_kv * hd);
+        matrix(b + "attn_v.weight", e, c.n_head_kv * hd);
+        vec(b + "attn_q_norm.weight", {hd}, 1.f, 0.2f);
+        vec(b + "attn_k_norm.weight", {hd}, 1.f, 0.2f);
+        matrix(b + "attn_output.weight", c.n_head * hd, e);
+    };
+    const auto mlp = [&](const std::string& b) {
+        vec(b + "post_attention_norm.weight", {e}, 1.f, 0.2f);
+        matrix(b + "ffn_gate.weight", e, c.n_ff);
+        matrix(b + "ffn_up.weight", e, c.n_ff);
+        matrix(b + "ffn_down.weight", c.n_ff, e);
+    };
     matrix("token_embd.weight", e, c.n_vocab);
     for (int64_t i = 0; i < c.n_layer; ++i) {
         layer = i;
         const std::string b = "blk." + std::to_string(i) + ".";
         vec(b + "attn_norm.weight", {e}, 1.f, 0.2f);
         if (c.is_attention(i)) {
-            matrix(b + "attn_q.weight", e, 2 * c.n_head * hd);
-            matrix(b + "attn_k.weight", e, c.n_head_kv * hd);
-            matrix(b + "attn_v.weight", e, c.n_head_kv * hd);
-            vec(b + "attn_q_norm.weight", {hd}, 1.f, 0.2f);
-            vec(b + "attn_k_norm.weight", {hd}, 1.f, 0.2f);
-            matrix(b + "attn_output.weight", c.n_head * hd, e);
+            attention(b);
         } else {
             matrix(b + "attn_qkv.weight", e, c.ssm_conv_dim());
             matrix(b + "attn_gate.weight", e, value_dim);
@@ -293,14 +323,24 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
             vec(b + "ssm_norm.weight", {c.ssm_d_v}, 1.f, 0.2f);
             matrix(b + "ssm_out.weight", value_dim, e);
         }
-        vec(b + "post_attention_norm.weight", {e}, 1.f, 0.2f);
-        matrix(b + "ffn_gate.weight", e, c.n_ff);
-        matrix(b + "ffn_up.weight", e, c.n_ff);
-        matrix(b + "ffn_down.weight", c.n_ff, e);
+        mlp(b);
     }
     layer = -1;
     vec("output_norm.weight", {e}, 1.f, 0.2f);
     if (!c.tied_embeddings) matrix("output.weight", e, c.n_vocab);
+    // last, so every trunk tensor keeps its index and with it its values (fill_rows)
+    for (int64_t j = 0; j < c.n_mtp; ++j) {
+        layer = c.n_layer + j;
+        const std::string b = "blk." + std::to_string(c.n_layer + j) + ".";
+        matrix(b + "nextn.eh_proj.weight", 2 * e, e);
+        vec(b + "attn_norm.weight", {e}, 1.f, 0.2f);
+        attention(b);
+        mlp(b);
+        vec(b + "nextn.shared_head_norm.weight", {e}, 1.f, 0.2f);
+        vec(b + "nextn.enorm.weight", {e}, 1.f, 0.2f);
+        vec(b + "nextn.hnorm.weight", {e}, 1.f, 0.2f);
+    }
+    layer = -1;
 
     uint64_t at = 0;
     for (Tensor& t : ts) {
@@ -322,8 +362,7 @@ uint32_t file_type(const MatrixTypes& m) {
         case DType::q4_k: return 15; // MOSTLY_Q4_K_M (also what `llama-quantize --pure ... Q4_K_M` records)
         case DType::q6_k: return 18; // MOSTLY_Q6_K
         case DType::bf16: return 32; // MOSTLY_BF16
-        case DType::iq2_xxs: case DType::iq2_xs: case DType::iq3_xxs: case DType::iq4_nl:
-        case DType::iq3_s: case DType::iq2_s: case DType::iq4_xs: break;  // not a --type (yet)
+        default: break;              // formats --type does not offer
     }
     gdn::fail("no llama.cpp file type for ", m.name());
 }
@@ -331,7 +370,8 @@ uint32_t file_type(const MatrixTypes& m) {
 using Kv = std::pair<std::string, GgufEncoded>;
 
 /// The metadata keys and GGUF types llama.cpp's converter writes for a Qwen3.5 text model
-/// (conversion/qwen.py, gguf-py's GGUFWriter; no MTP layers, so no nextn_predict_layers).
+/// (conversion/qwen.py, gguf-py's GGUFWriter); block_count counts the MTP blocks, and
+/// nextn_predict_layers is written when there are any (as _Qwen35MtpMixin does).
 std::vector<Kv> metadata(const ModelConfig& c, const MatrixTypes& mat, const std::string& name,
                          const gdn::io::TokenizerVocab& v) {
     const auto u32 = [](int64_t x) { return gguf_encode(static_cast<uint32_t>(x)); };
@@ -340,7 +380,7 @@ std::vector<Kv> metadata(const ModelConfig& c, const MatrixTypes& mat, const std
     kv.emplace_back("general.architecture", gguf_encode(std::string_view("qwen35")));
     kv.emplace_back("general.type", gguf_encode(std::string_view("model")));
     kv.emplace_back("general.name", gguf_encode(name));
-    kv.emplace_back(p + "block_count", u32(c.n_layer));
+    kv.emplace_back(p + "block_count", u32(c.n_layer + c.n_mtp));
     kv.emplace_back(p + "context_length", u32(262144));
     kv.emplace_back(p + "embedding_length", u32(c.n_embd));
     kv.emplace_back(p + "feed_forward_length", u32(c.n_ff));
@@ -359,6 +399,7 @@ std::vector<Kv> metadata(const ModelConfig& c, const MatrixTypes& mat, const std
     kv.emplace_back(p + "full_attention_interval", u32(c.full_attention_interval));
     kv.emplace_back(p + "rope.dimension_count", u32(c.n_rot));
     kv.emplace_back(p + "rope.dimension_sections", gguf_encode_array(std::vector<int32_t>{11, 11, 10, 0}));
+    if (c.n_mtp > 0) kv.emplace_back(p + "nextn_predict_layers", u32(c.n_mtp));
     kv.emplace_back("general.quantization_version", u32(2));
     kv.emplace_back("tokenizer.ggml.model", gguf_encode(v.model));
     kv.emplace_back("tokenizer.ggml.pre", gguf_encode(v.pre));
@@ -581,7 +622,8 @@ void check_file(const std::string& path, const ModelConfig& c, const std::vector
     const gdn::ModelWeights w = gdn::io::load_qwen35(f);
     gdn::ref::check_weights(w);
     const ModelConfig& r = w.config;
-    GDN_CHECK(r.n_layer == c.n_layer && r.n_embd == c.n_embd && r.n_ff == c.n_ff && r.n_vocab == c.n_vocab &&
+    GDN_CHECK(r.n_layer == c.n_layer && r.n_mtp == c.n_mtp && w.mtp.size() == static_cast<size_t>(c.n_mtp) &&
+                  r.n_embd == c.n_embd && r.n_ff == c.n_ff && r.n_vocab == c.n_vocab &&
                   r.ssm_n_v_heads == c.ssm_n_v_heads && r.n_head == c.n_head &&
                   r.tied_embeddings == c.tied_embeddings,
               path, ": the config read back differs from the one written");
@@ -637,8 +679,9 @@ int run(const Args& a) {
     const std::vector<std::byte> head = header_bytes(metadata(c, a.type, name, vocab), ts);
     // gguf-py pads after every tensor, the last one included
     const uint64_t total = head.size() + align_up(ts.back().offset + ts.back().bytes());
-    std::fprintf(stderr, "gdn-random-gguf: %s, %s, %lld layers, %zu tensors, %.1f MB, %d threads -> %s\n",
-                 label.c_str(), a.type.name().c_str(), static_cast<long long>(c.n_layer),
+    const std::string mtp = c.n_mtp == 0 ? "" : " + " + std::to_string(c.n_mtp) + " MTP block" + (c.n_mtp > 1 ? "s" : "");
+    std::fprintf(stderr, "gdn-random-gguf: %s, %s, %lld layers%s, %zu tensors, %.1f MB, %d threads -> %s\n",
+                 label.c_str(), a.type.name().c_str(), static_cast<long long>(c.n_layer), mtp.c_str(),
                  ts.size(), double(total) / 1e6, n_threads, a.out.c_str());
 
     const std::string part = a.out + ".part";

@@ -19,7 +19,7 @@
 #include "gdn/kernels/attention_decode.cuh"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/half.hpp"
-#include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 #include "gdn/quant/wht.hpp"
 #include "gdn/ref/attention.hpp"
 #include "gdn/ref/norm.hpp"

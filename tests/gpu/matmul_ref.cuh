@@ -15,33 +15,37 @@
 
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/half.hpp"
-#include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 
 namespace gdn::test {
 
-/// Host copy of a random [rows, cols] matrix of type t, as GGUF bytes.
+/// Host copy of a random [rows, cols] matrix of type t, as GGUF bytes. Block formats: random
+/// bytes (every bit pattern of quants, sub-block scales and codebook indices is a valid block)
+/// with the format's f16 scales (F::f16_fields) set to 1e-3..1e-2 and its e8m0 exponents
+/// (F::e8m0_fields) to 2^-9..2^-6, so values stay finite and of a realistic size; plain formats:
+/// uniform(-1, 1) values stored in the format.
 inline std::vector<std::byte> random_matrix(DType t, int64_t rows, int64_t cols, uint64_t seed) {
     const int64_t rb = gdn::dtype_row_bytes(t, cols);
     std::vector<std::byte> bytes(static_cast<size_t>(rb * rows));
     std::mt19937_64 rng(seed);
-    if (t == DType::q4_k || t == DType::q6_k) {
-        // every bit pattern of quants and sub-block scales is a valid block; only the f16
-        // super-block scales are chosen, to stay finite and of a realistic size
+    const bool block_format = gdn::dtype_traits(t).block_elems > 1;
+    if (block_format) {
         for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
             const uint64_t r = rng();
             std::memcpy(&bytes[i], &r, 8);
         }
         std::uniform_real_distribution<float> d(1e-3f, 1e-2f);
-        const int64_t bb = gdn::dtype_traits(t).block_bytes;
-        for (int64_t off = 0; off < static_cast<int64_t>(bytes.size()); off += bb) {
-            const uint16_t h0 = gdn::quant::f32_to_f16(d(rng)), h1 = gdn::quant::f32_to_f16(d(rng));
-            if (t == DType::q4_k) {
-                std::memcpy(&bytes[off], &h0, 2);
-                std::memcpy(&bytes[off + 2], &h1, 2);
-            } else {
-                std::memcpy(&bytes[off + 208], &h0, 2);
+        std::uniform_int_distribution<int> e(127 - 9, 127 - 6);
+        gdn::dispatch_format(t, [&](auto tag) {
+            using F = decltype(tag);
+            for (int64_t off = 0; off < static_cast<int64_t>(bytes.size()); off += F::block_bytes) {
+                for (int f : F::f16_fields) {
+                    const uint16_t h = gdn::quant::f32_to_f16(d(rng));
+                    std::memcpy(&bytes[static_cast<size_t>(off + f)], &h, 2);
+                }
+                for (int f : F::e8m0_fields) bytes[static_cast<size_t>(off + f)] = static_cast<std::byte>(e(rng));
             }
-        }
+        });
         return bytes;
     }
     std::uniform_real_distribution<float> u(-1.f, 1.f);

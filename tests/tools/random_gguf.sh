@@ -3,7 +3,8 @@
 # that gdn-logits and gdn-generate load on the CPU reference: every logit finite and the
 # logits not constant, text printed, the load progress reported; same seed, same bytes
 # whatever the thread count; --type q4_k_m gives llama.cpp's Q4_K_M type mix and loads and runs
-# the same way; bad arguments end in one line and exit 1.
+# the same way; --mtp 1 adds an MTP block that leaves the trunk's logits bit-identical; bad
+# arguments end in one line and exit 1.
 # usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE
 set -euo pipefail
 gen="${1:?usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE}"
@@ -36,6 +37,17 @@ check_logits() {  # GGUF
 }
 check_logits "$dir/tiny.gguf"
 
+# --mtp 1 appends an MTP block after every trunk tensor: the loader keeps it, and the trunk's
+# logits are the bytes of the file without it (same seed, same trunk values)
+mv "$dir/logits.f32" "$dir/trunk.f32"
+"$gen" --shape tiny --layers 8 --type q8_0 --seed 7 --mtp 1 -o "$dir/mtp.gguf" 2> "$dir/mtp.txt" ||
+    { cat "$dir/mtp.txt" >&2; fail "gdn-random-gguf --mtp 1 failed"; }
+grep -q "8 layers + 1 MTP block, 123 tensors" "$dir/mtp.txt" || fail "--mtp 1: $(cat "$dir/mtp.txt")"
+check_logits "$dir/mtp.gguf"
+cmp -s "$dir/logits.f32" "$dir/trunk.f32" || fail "--mtp 1 changed the trunk's logits"
+echo "random_gguf: --mtp 1: the trunk's logits are bit-identical to the file without the MTP block"
+rm -f "$dir/mtp.gguf" "$dir/trunk.f32"
+
 # llama.cpp's Q4_K_M mix (llama_tensor_get_type_impl): q6_k for the tied embedding matrix and
 # for attn_v / attn_qkv and ffn_down of use_more_bits layers - of 8: 0 (first eighth), 7 (last
 # eighth), 3 and 6 (every third between) - and q4_k for the other 54 matrices. The generator
@@ -66,6 +78,8 @@ check_error "is not one of" --shape tiny --type q5_k -o "$dir/x.gguf"
 check_error "is not one of" --shape tiny --type q5_0 -o "$dir/x.gguf"
 check_error "-o OUT.gguf is required" --shape tiny
 check_error "--layers: 0" --shape tiny --layers 0 -o "$dir/x.gguf"
+check_error "--mtp: 17" --shape tiny --mtp 17 -o "$dir/x.gguf"
+check_error "--mtp with --type q4_k_m" --shape tiny --mtp 1 --type q4_k_m -o "$dir/x.gguf"
 check_error "cannot open vocabulary" --shape tiny --vocab "$dir/none.vocab" -o "$dir/x.gguf"
 [ ! -e "$dir/x.gguf" ] && [ ! -e "$dir/x.gguf.part" ] || fail "a failed run left a file behind"
 echo "random_gguf: passed"

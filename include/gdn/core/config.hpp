@@ -20,7 +20,8 @@ constexpr int64_t key_head_of(HeadOrder order, int64_t h, int64_t n_k_heads, int
 struct ModelConfig {
     int64_t n_vocab = 0;
     int64_t n_embd = 0;   ///< hidden size
-    int64_t n_layer = 0;
+    int64_t n_layer = 0;  ///< trunk layers, the ones a decode step runs
+    int64_t n_mtp = 0;    ///< MTP (NextN) blocks stored after the trunk (blk.{n_layer + j}); kept, not run
     int64_t n_ff = 0;     ///< MLP intermediate size
     int64_t full_attention_interval = 4;  ///< layer i is attention iff (i+1) % interval == 0
 
@@ -58,6 +59,7 @@ struct ModelConfig {
             GDN_CHECK(v > 0, "model config: ", name, " must be positive, got ", v);
         };
         pos(n_vocab, "n_vocab"); pos(n_embd, "n_embd"); pos(n_layer, "n_layer");
+        GDN_CHECK(n_mtp >= 0, "model config: n_mtp must not be negative, got ", n_mtp);
         pos(n_ff, "n_ff"); pos(full_attention_interval, "full_attention_interval");
         pos(ssm_n_k_heads, "ssm_n_k_heads"); pos(ssm_n_v_heads, "ssm_n_v_heads");
         pos(ssm_d_k, "ssm_d_k"); pos(ssm_d_v, "ssm_d_v"); pos(ssm_conv_kernel, "ssm_conv_kernel");

@@ -14,8 +14,14 @@
     X(f32, 0, 1, 4)           \
     X(f16, 1, 1, 2)           \
     X(q4_0, 2, 32, 18)        \
+    X(q4_1, 3, 32, 20)        \
+    X(q5_0, 6, 32, 22)        \
+    X(q5_1, 7, 32, 24)        \
     X(q8_0, 8, 32, 34)        \
+    X(q2_k, 10, 256, 84)      \
+    X(q3_k, 11, 256, 110)     \
     X(q4_k, 12, 256, 144)     \
+    X(q5_k, 13, 256, 176)     \
     X(q6_k, 14, 256, 210)     \
     X(iq2_xxs, 16, 256, 66)   \
     X(iq2_xs, 17, 256, 74)    \
@@ -24,7 +30,8 @@
     X(iq3_s, 21, 256, 110)    \
     X(iq2_s, 22, 256, 82)     \
     X(iq4_xs, 23, 256, 136)   \
-    X(bf16, 30, 1, 2)
+    X(bf16, 30, 1, 2)         \
+    X(mxfp4, 39, 32, 17)
 
 namespace gdn {
 
@@ -77,6 +84,24 @@ inline constexpr int dtype_count = 0
     GDN_FOR_EACH_DTYPE(GDN_DTYPE_COUNT)
 #undef GDN_DTYPE_COUNT
     ;
+
+/// Every format of GDN_FOR_EACH_DTYPE, in its order.
+inline constexpr DType all_dtypes[] = {
+#define GDN_DTYPE_ITEM(name, id, elems, bytes) DType::name,
+    GDN_FOR_EACH_DTYPE(GDN_DTYPE_ITEM)
+#undef GDN_DTYPE_ITEM
+};
+
+/// The format named `name` as ggml spells it, or false.
+constexpr bool dtype_from_name(std::string_view name, DType& out) {
+    for (DType t : all_dtypes) {
+        if (dtype_name(t) == name) {
+            out = t;
+            return true;
+        }
+    }
+    return false;
+}
 
 /// Bytes of one row of n elements; n must be a multiple of the block size.
 constexpr int64_t dtype_row_bytes(DType t, int64_t n) {

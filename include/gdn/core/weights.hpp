@@ -52,12 +52,32 @@ struct LayerWeights {
     MlpWeights mlp;
 };
 
+/// One multi-token-prediction block (llama.cpp's "NextN", blk.{n_layer + j}): from the trunk's
+/// final hidden state h of position t (after output_norm, as llama.cpp's qwen35 graph hands it
+/// over) and the embedding e of token t+1, it drafts token t+2:
+///   x = eh_proj * [enorm(e) ; hnorm(h)]        (the first n_embd inputs are the embedding's)
+///   x = layer(x)                               (a full-attention layer with its own KV cache)
+///   logits = head(head_norm(x))
+/// Loaded and kept for speculative decoding; no decoder in gdn runs it yet. An empty optional
+/// view means the trunk's tensor is used, as llama.cpp does: embed_tokens -> tok_embd,
+/// shared_head_norm -> output_norm, shared_head_head -> output.
+struct MtpWeights {
+    TensorView eh_proj;           // [2*n_embd, n_embd]  input: enorm(e) then hnorm(h)
+    TensorView enorm;             // [n_embd]            on the token embedding
+    TensorView hnorm;             // [n_embd]            on the trunk's hidden state
+    TensorView shared_head_norm;  // [n_embd]            optional (Qwen3.5's converter writes it)
+    TensorView shared_head_head;  // [n_embd, n_vocab]   optional (absent in Qwen3.5 files)
+    TensorView embed_tokens;      // [n_embd, n_vocab]   optional (absent in Qwen3.5 files)
+    LayerWeights layer;           // is_attention; attn and mlp shaped as a trunk attention layer's
+};
+
 struct ModelWeights {
     ModelConfig config;
     TensorView tok_embd;     // [n_embd, n_vocab]
     TensorView output_norm;  // [n_embd]
     TensorView output;       // [n_embd, n_vocab]; equals tok_embd when tied
-    std::vector<LayerWeights> layers;
+    std::vector<LayerWeights> layers;   // [n_layer] the trunk
+    std::vector<MtpWeights> mtp;        // [n_mtp] after the trunk; not run by the decoders
     std::shared_ptr<const void> storage;  ///< keeps the bytes behind the views alive
 };
 

@@ -2,7 +2,8 @@
 // attention, dense SwiGLU MLP) into gdn::ModelWeights: views into the mapped file, no copy.
 // Names, keys, shapes and the converter's transforms are written down in docs/GGUF_QWEN35.md.
 // Every tensor's presence, type and exact shape is checked against the hparams first; errors
-// name the tensor (or key) and the expected vs found value.
+// name the tensor (or key) and the expected vs found value. MTP (nextn) blocks stored after the
+// trunk are loaded into ModelWeights::mtp and kept; the trunk alone is what gdn decodes.
 #pragma once
 
 #include <algorithm>
@@ -97,6 +98,26 @@ inline TensorView expect(const GgufFile& f, const std::string& name, std::vector
     return *t;
 }
 
+/// Like expect(), but an absent tensor gives an empty view (llama.cpp's TENSOR_NOT_REQUIRED).
+inline TensorView expect_optional(const GgufFile& f, const std::string& name, std::vector<int64_t> ne, Need need,
+                                  std::string_view role) {
+    return f.find_tensor(name) == nullptr ? TensorView{} : expect(f, name, std::move(ne), need, role);
+}
+
+/// The layer index of a `blk.N.nextn.*` tensor name, or -1 for any other name.
+inline int64_t nextn_block_of(std::string_view name) {
+    constexpr std::string_view prefix = "blk.";
+    if (name.substr(0, prefix.size()) != prefix) return -1;
+    const size_t dot = name.find('.', prefix.size());
+    if (dot == std::string_view::npos || dot == prefix.size() || dot - prefix.size() > 9) return -1;
+    int64_t layer = 0;
+    for (size_t i = prefix.size(); i < dot; ++i) {
+        if (name[i] < '0' || name[i] > '9') return -1;
+        layer = layer * 10 + (name[i] - '0');
+    }
+    return name.substr(dot + 1, 6) == "nextn." ? layer : -1;
+}
+
 }  // namespace qwen35_detail
 
 /// Read and check the hparams of a `qwen35` file (tensors are not looked at, except
@@ -121,7 +142,8 @@ inline ModelConfig read_qwen35_config(const GgufFile& f) {
     const int64_t n_nextn = f.find_int(p + "nextn_predict_layers").value_or(0);
     GDN_CHECK(n_nextn >= 0 && n_nextn < block_count, "qwen35: key '", p, "nextn_predict_layers' = ", n_nextn,
               " must be in [0, block_count = ", block_count, ")");
-    c.n_layer = block_count - n_nextn;  // MTP blocks sit after the trunk; gdn does not run them
+    c.n_layer = block_count - n_nextn;  // MTP blocks sit after the trunk; gdn keeps them, does not run them
+    c.n_mtp = n_nextn;
     c.n_embd = positive(f, p + "embedding_length");
     c.n_ff = positive(f, p + "feed_forward_length");
     c.full_attention_interval = f.has(p + "full_attention_interval") ? positive(f, p + "full_attention_interval") : 4;
@@ -163,6 +185,14 @@ inline ModelConfig read_qwen35_config(const GgufFile& f) {
                       i, " is ", recurrent ? "DeltaNet" : "attention", ", but full_attention_interval = ",
                       c.full_attention_interval, " makes it ", recurrent ? "attention" : "DeltaNet");
         }
+        // llama.cpp lists every block; the MTP blocks after the trunk are full attention
+        const int64_t listed = std::min(static_cast<int64_t>(a.count), c.n_layer + c.n_mtp);
+        for (int64_t i = c.n_layer; i < listed; ++i) {
+            bool recurrent = false;
+            for (size_t b = 0; b < sz; ++b) recurrent = recurrent || a.raw[static_cast<size_t>(i) * sz + b] != std::byte{0};
+            GDN_CHECK(!recurrent, "qwen35: key '", p, "attention.recurrent_layers' says block ", i, " (MTP block ",
+                      i - c.n_layer, ") is DeltaNet; MTP blocks are full attention");
+        }
     }
 
     const TensorView* embd = f.find_tensor("token_embd.weight");
@@ -203,38 +233,88 @@ inline ModelWeights load_qwen35(const GgufFile& f) {
     const int64_t hd = c.head_dim;
     GDN_CHECK(conv_dim == 2 * key_dim + value_dim, "qwen35: internal conv_dim mismatch");
 
+    // A layer's tensors under blk.{i}: the mixer of its kind, its two norms and its MLP.
+    const auto load_layer = [&](LayerWeights& L, int64_t i, bool attention, const std::string& role) {
+        L.is_attention = attention;
+        L.attn_norm = expect(f, blk(i, "attn_norm.weight"), {E}, Need::f32, role);
+        L.post_attn_norm = expect(f, blk(i, "post_attention_norm.weight"), {E}, Need::f32, role);
+        if (L.is_attention) {
+            AttnWeights& A = L.attn;
+            A.q = expect(f, blk(i, "attn_q.weight"), {E, 2 * c.n_head * hd}, Need::matrix, role);
+            A.k = expect(f, blk(i, "attn_k.weight"), {E, c.n_head_kv * hd}, Need::matrix, role);
+            A.v = expect(f, blk(i, "attn_v.weight"), {E, c.n_head_kv * hd}, Need::matrix, role);
+            A.q_norm = expect(f, blk(i, "attn_q_norm.weight"), {hd}, Need::f32, role);
+            A.k_norm = expect(f, blk(i, "attn_k_norm.weight"), {hd}, Need::f32, role);
+            A.out = expect(f, blk(i, "attn_output.weight"), {c.n_head * hd, E}, Need::matrix, role);
+        } else {
+            DeltaNetWeights& D = L.deltanet;
+            D.qkv = expect(f, blk(i, "attn_qkv.weight"), {E, conv_dim}, Need::matrix, role);
+            D.z = expect(f, blk(i, "attn_gate.weight"), {E, value_dim}, Need::matrix, role);
+            D.beta = expect(f, blk(i, "ssm_beta.weight"), {E, Hv}, Need::matrix, role);
+            D.alpha = expect(f, blk(i, "ssm_alpha.weight"), {E, Hv}, Need::matrix, role);
+            D.conv = expect(f, blk(i, "ssm_conv1d.weight"), {c.ssm_conv_kernel, conv_dim}, Need::f32, role);
+            D.dt_bias = expect(f, blk(i, "ssm_dt.bias"), {Hv}, Need::f32, role);
+            D.ssm_a = expect(f, blk(i, "ssm_a"), {Hv}, Need::f32, role);
+            D.ssm_norm = expect(f, blk(i, "ssm_norm.weight"), {c.ssm_d_v}, Need::f32, role);
+            D.out = expect(f, blk(i, "ssm_out.weight"), {value_dim, E}, Need::matrix, role);
+        }
+        L.mlp.gate = expect(f, blk(i, "ffn_gate.weight"), {E, c.n_ff}, Need::matrix, role);
+        L.mlp.up = expect(f, blk(i, "ffn_up.weight"), {E, c.n_ff}, Need::matrix, role);
+        L.mlp.down = expect(f, blk(i, "ffn_down.weight"), {c.n_ff, E}, Need::matrix, role);
+    };
+
+    // Every nextn tensor must sit in one of the MTP blocks the hparams declare: one elsewhere
+    // means block_count / nextn_predict_layers do not describe the file (llama.cpp rejects such
+    // a file too, as a missing trunk tensor or a tensor it did not load).
+    const std::string p = "qwen35.";
+    for (const GgufTensorInfo& t : f.tensor_infos()) {
+        const int64_t b = nextn_block_of(t.view.name);
+        if (b < 0 || (b >= c.n_layer && b < c.n_layer + c.n_mtp)) continue;
+        if (b < c.n_layer) {
+            fail("qwen35: tensor '", t.view.name, "' is an MTP (nextn) tensor, but blk.", b, " is trunk layer ", b,
+                 " (n_layer = ", p, "block_count ", c.n_layer + c.n_mtp, " - ", p, "nextn_predict_layers ", c.n_mtp,
+                 f.has(p + "nextn_predict_layers") ? "" : " (key absent)", " = ", c.n_layer,
+                 "); MTP blocks are the last nextn_predict_layers blocks");
+        }
+        if (c.n_mtp == 0) {
+            fail("qwen35: tensor '", t.view.name, "' is an MTP (nextn) tensor, but ", p, "nextn_predict_layers is ",
+                 f.has(p + "nextn_predict_layers") ? "0" : "absent", ": the file declares no MTP blocks");
+        }
+        fail("qwen35: tensor '", t.view.name, "' is an MTP (nextn) tensor outside the ", c.n_mtp, " MTP block",
+             c.n_mtp == 1 ? "" : "s", " declared by ", p, "nextn_predict_layers (blk.", c.n_layer,
+             c.n_mtp == 1 ? "" : " to blk." + std::to_string(c.n_layer + c.n_mtp - 1), ", with ", p,
+             "block_count = ", c.n_layer + c.n_mtp, ")");
+    }
+    if (c.n_mtp > 0 && f.find_tensor(blk(0, "attn_norm.weight")) == nullptr) {
+        fail("qwen35: tensor '", blk(0, "attn_norm.weight"), "' is missing (layer 0): with ", p,
+             "nextn_predict_layers = ", c.n_mtp, " this looks like an MTP-only file (the converter's mtp_only "
+             "output: embeddings, final norm, head and MTP blocks without the trunk); gdn needs the trunk");
+    }
+
     // grown layer by layer: a block_count the tensors cannot back fails at its first missing tensor
     w.layers.reserve(static_cast<size_t>(std::min<int64_t>(c.n_layer, static_cast<int64_t>(f.n_tensors()))));
     for (int64_t i = 0; i < c.n_layer; ++i) {
-        LayerWeights& L = w.layers.emplace_back();
-        L.is_attention = c.is_attention(i);
-        const std::string kind = L.is_attention ? "layer " + std::to_string(i) + ", full attention"
-                                                : "layer " + std::to_string(i) + ", DeltaNet";
-        L.attn_norm = expect(f, blk(i, "attn_norm.weight"), {E}, Need::f32, kind);
-        L.post_attn_norm = expect(f, blk(i, "post_attention_norm.weight"), {E}, Need::f32, kind);
-        if (L.is_attention) {
-            AttnWeights& A = L.attn;
-            A.q = expect(f, blk(i, "attn_q.weight"), {E, 2 * c.n_head * hd}, Need::matrix, kind);
-            A.k = expect(f, blk(i, "attn_k.weight"), {E, c.n_head_kv * hd}, Need::matrix, kind);
-            A.v = expect(f, blk(i, "attn_v.weight"), {E, c.n_head_kv * hd}, Need::matrix, kind);
-            A.q_norm = expect(f, blk(i, "attn_q_norm.weight"), {hd}, Need::f32, kind);
-            A.k_norm = expect(f, blk(i, "attn_k_norm.weight"), {hd}, Need::f32, kind);
-            A.out = expect(f, blk(i, "attn_output.weight"), {c.n_head * hd, E}, Need::matrix, kind);
-        } else {
-            DeltaNetWeights& D = L.deltanet;
-            D.qkv = expect(f, blk(i, "attn_qkv.weight"), {E, conv_dim}, Need::matrix, kind);
-            D.z = expect(f, blk(i, "attn_gate.weight"), {E, value_dim}, Need::matrix, kind);
-            D.beta = expect(f, blk(i, "ssm_beta.weight"), {E, Hv}, Need::matrix, kind);
-            D.alpha = expect(f, blk(i, "ssm_alpha.weight"), {E, Hv}, Need::matrix, kind);
-            D.conv = expect(f, blk(i, "ssm_conv1d.weight"), {c.ssm_conv_kernel, conv_dim}, Need::f32, kind);
-            D.dt_bias = expect(f, blk(i, "ssm_dt.bias"), {Hv}, Need::f32, kind);
-            D.ssm_a = expect(f, blk(i, "ssm_a"), {Hv}, Need::f32, kind);
-            D.ssm_norm = expect(f, blk(i, "ssm_norm.weight"), {c.ssm_d_v}, Need::f32, kind);
-            D.out = expect(f, blk(i, "ssm_out.weight"), {value_dim, E}, Need::matrix, kind);
-        }
-        L.mlp.gate = expect(f, blk(i, "ffn_gate.weight"), {E, c.n_ff}, Need::matrix, kind);
-        L.mlp.up = expect(f, blk(i, "ffn_up.weight"), {E, c.n_ff}, Need::matrix, kind);
-        L.mlp.down = expect(f, blk(i, "ffn_down.weight"), {c.n_ff, E}, Need::matrix, kind);
+        const bool attention = c.is_attention(i);
+        load_layer(w.layers.emplace_back(), i, attention,
+                   "layer " + std::to_string(i) + (attention ? ", full attention" : ", DeltaNet"));
+    }
+
+    // MTP blocks: as llama.cpp's qwen35 loader, a full-attention layer with its MLP plus eh_proj,
+    // enorm and hnorm are required in every block; embed_tokens, shared_head_head and
+    // shared_head_norm are optional (an absent one means the trunk's tensor is used).
+    w.mtp.reserve(static_cast<size_t>(std::min<int64_t>(c.n_mtp, static_cast<int64_t>(f.n_tensors()))));
+    for (int64_t j = 0; j < c.n_mtp; ++j) {
+        const int64_t i = c.n_layer + j;
+        const std::string role = "MTP block " + std::to_string(j);
+        MtpWeights& M = w.mtp.emplace_back();
+        load_layer(M.layer, i, true, role);
+        M.eh_proj = expect(f, blk(i, "nextn.eh_proj.weight"), {2 * E, E}, Need::matrix, role);
+        M.enorm = expect(f, blk(i, "nextn.enorm.weight"), {E}, Need::f32, role);
+        M.hnorm = expect(f, blk(i, "nextn.hnorm.weight"), {E}, Need::f32, role);
+        M.shared_head_norm = expect_optional(f, blk(i, "nextn.shared_head_norm.weight"), {E}, Need::f32, role);
+        M.shared_head_head =
+            expect_optional(f, blk(i, "nextn.shared_head_head.weight"), {E, c.n_vocab}, Need::matrix, role);
+        M.embed_tokens = expect_optional(f, blk(i, "nextn.embed_tokens.weight"), {E, c.n_vocab}, Need::matrix, role);
     }
     w.storage = f.storage();
     return w;

@@ -53,6 +53,7 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/launch.cuh"
+#include "gdn/kernels/ptx.cuh"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/formats.hpp"
 #include "gdn/quant/half.hpp"
@@ -189,17 +190,7 @@ namespace attention_detail {
 
 constexpr float kLog2e = 1.4426950408889634f;
 
-GDN_DEVICE GDN_FORCEINLINE float warp_max(float x) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-    return x;
-}
 
-GDN_DEVICE GDN_FORCEINLINE float warp_sum(float x) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-    return x;
-}
 
 GDN_DEVICE GDN_FORCEINLINE uint32_t ld_u16(const uint8_t* p) {
     return *reinterpret_cast<const uint16_t*>(p);
@@ -575,7 +566,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
 #pragma unroll
             for (int g = 0; g < G; ++g) {
                 const float sv = valid ? s[g] : -INFINITY;
-                const float mt = attention_detail::warp_max(sv);  // finite: lane 0 is valid
+                const float mt = warp_max(sv);  // finite: lane 0 is valid
                 const float mn = fmaxf(m[g], mt);
                 const float alpha = exp2f(m[g] - mn);   // 0 on the first tile (m = -inf)
                 const float pr = valid ? exp2f(sv - mn) : 0.f;
@@ -607,7 +598,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
     // ---- merge the warps of this block ------------------------------------------------
 #pragma unroll
     for (int g = 0; g < G; ++g) {
-        const float lt = attention_detail::warp_sum(l[g]);
+        const float lt = warp_sum(l[g]);
         if (lane == 0) {
             sh.red[warp][g] = m[g];
             sh.red2[warp][g] = lt;

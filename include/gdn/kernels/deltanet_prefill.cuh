@@ -84,6 +84,7 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/deltanet_step.cuh"
+#include "gdn/kernels/ptx.cuh"
 
 namespace gdn::kernels {
 
@@ -198,12 +199,6 @@ struct Args {
     }
 };
 
-__device__ GDN_FORCEINLINE void cp_async16(void* smem, const void* gmem) {
-    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
-}
-__device__ GDN_FORCEINLINE void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-__device__ GDN_FORCEINLINE void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
 /// N (2 or 4) consecutive state values <-> floats: one 8- or 16-byte access for float, 4 or 8
 /// bytes for bf16 (bf16 -> float is exact; float -> bf16 rounds to nearest).
@@ -328,7 +323,7 @@ __global__ void __launch_bounds__(deltanet_prefill_detail::kThreads)
             float ss = 0.f;
 #pragma unroll
             for (int e = 0; e < 4; ++e) ss = fmaf(val[e], val[e], ss);
-            ss = deltanet_detail::warp_sum(ss);
+            ss = warp_sum(ss);
             constexpr float kQScale = 0.08838834764831845f;  // 1/sqrt(dk)
             const float f = u < p.hk ? rsqrtf(ss + 1e-6f) * kQScale : rsqrtf(ss + 1e-6f);
 #pragma unroll
@@ -719,7 +714,7 @@ __global__ void __launch_bounds__(deltanet_prefill_detail::kThreads, 1)
             o[e] = yr[e];
             sq = fmaf(o[e], o[e], sq);
         }
-        sq = deltanet_detail::warp_sum(sq);
+        sq = warp_sum(sq);
         const float inv = rsqrtf(sq * (1.f / kD) + p.norm_eps);
 #pragma unroll
         for (int e = 0; e < 4; ++e) yr[e] = w[e] * (o[e] * inv) * deltanet_detail::silu(zr[e]);

@@ -74,6 +74,7 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/launch.cuh"
+#include "gdn/kernels/ptx.cuh"
 
 namespace gdn::kernels {
 
@@ -157,11 +158,6 @@ struct StateChunk<__nv_bfloat16> {
     }
 };
 
-__device__ GDN_FORCEINLINE float warp_sum(float x) {
-#pragma unroll
-    for (int m = 16; m >= 1; m >>= 1) x += __shfl_xor_sync(0xffffffffu, x, m);
-    return x;
-}
 
 __device__ GDN_FORCEINLINE float silu(float x) { return x / (1.f + __expf(-x)); }
 
@@ -336,8 +332,8 @@ struct DeltaNetStep {
             float qq = 0.f, kk = 0.f;
 #pragma unroll
             for (int e = 0; e < 4; ++e) { qq = fmaf(q[e], q[e], qq); kk = fmaf(k[e], k[e], kk); }
-            qq = deltanet_detail::warp_sum(qq);
-            kk = deltanet_detail::warp_sum(kk);
+            qq = warp_sum(qq);
+            kk = warp_sum(kk);
             constexpr float kQScale = 0.08838834764831845f;  // 1/sqrt(dk)
             const float qn = rsqrtf(qq + 1e-6f) * kQScale;
             const float kn = rsqrtf(kk + 1e-6f);
@@ -352,7 +348,7 @@ struct DeltaNetStep {
                 deltanet_detail::warp_fwht128(q, lane);
                 deltanet_detail::warp_fwht128(k, lane);
             }
-            kq = deltanet_detail::warp_sum(kq);  // rotation-invariant: taken before H
+            kq = warp_sum(kq);  // rotation-invariant: taken before H
             *reinterpret_cast<float4*>(sh.q + lane * 4) = make_float4(q[0], q[1], q[2], q[3]);
             *reinterpret_cast<float4*>(sh.k + lane * 4) = make_float4(k[0], k[1], k[2], k[3]);
             if (lane == 0) sh.kq = kq;
@@ -432,7 +428,7 @@ struct DeltaNetStep {
                     raw[w][m] = *reinterpret_cast<const uint4*>(set_ptr(s + kWindow, m));
             }
         }
-        o_sq = deltanet_detail::warp_sum(o_sq);
+        o_sq = warp_sum(o_sq);
         if (lane == 0) sh.o_sq[warp] = o_sq;
         __syncthreads();
         float ss = 0.f;

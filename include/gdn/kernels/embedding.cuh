@@ -54,7 +54,7 @@ __global__ void __launch_bounds__(32 * k_warps) embedding_kernel(const Embedding
     pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
     pdl_launch_dependents();
     using T = gemv_detail::Tile<F>;
-    // one step per warp, 16 bytes of slack so 4-byte copies can start aligned
+    // one step per warp, staged at its address mod 16 (the decoders' alignment contract)
     __shared__ __align__(16) uint8_t stage[k_warps][(T::step_bytes + 16 + 15) / 16 * 16];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int s = blockIdx.x;
@@ -70,7 +70,7 @@ __global__ void __launch_bounds__(32 * k_warps) embedding_kernel(const Embedding
     }
     const int64_t row_bytes = dtype_row_bytes(F::dtype, p.n_embd);
     const auto begin = reinterpret_cast<uintptr_t>(p.table) + tok * row_bytes + int64_t(step) * T::step_bytes;
-    const uintptr_t a0 = begin & ~uintptr_t(3);
+    const uintptr_t a0 = begin & ~uintptr_t(15);
     const int words = static_cast<int>((begin - a0) + T::step_bytes + 3) / 4;
     for (int i = lane; i < words; i += 32) {
         reinterpret_cast<uint32_t*>(stage[warp])[i] = *reinterpret_cast<const uint32_t*>(a0 + 4 * i);
@@ -99,7 +99,7 @@ void launch_embedding(const EmbeddingParams& p, cudaStream_t stream) {
     GDN_CHECK(p.n_embd > 0 && p.n_embd % gemv_detail::k_step == 0,
               "launch_embedding: n_embd = ", p.n_embd, " must be a positive multiple of 256");
     GDN_CHECK(p.n_seq >= 1 && p.n_seq <= 65535, "launch_embedding: n_seq = ", p.n_seq);
-    GDN_CHECK((reinterpret_cast<uintptr_t>(p.table) & 3) == 0, "launch_embedding: table must be 4-byte aligned");
+    GDN_CHECK((reinterpret_cast<uintptr_t>(p.table) & 15) == 0, "launch_embedding: table must be 16-byte aligned");
     const int steps = static_cast<int>(p.n_embd / gemv_detail::k_step);
     const dim3 grid(static_cast<unsigned>(p.n_seq), (steps + embedding_detail::k_warps - 1) / embedding_detail::k_warps);
     launch_kernel("launch_embedding", embedding_detail::embedding_kernel<F>, grid,

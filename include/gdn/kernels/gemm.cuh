@@ -55,6 +55,7 @@
 #include "gdn/core/tensor.hpp"
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/gemv.cuh"
+#include "gdn/kernels/ptx.cuh"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/formats.hpp"
@@ -132,24 +133,6 @@ GDN_DEVICE GDN_FORCEINLINE void lds_words(const uint8_t* p, uint32_t (&w)[N]) {
 GDN_DEVICE GDN_FORCEINLINE float half_bits(uint32_t h) {
     return __half2float(__ushort_as_half(static_cast<unsigned short>(h)));
 }
-// Byte k of `word` minus `bias`, exactly: 0x4B0000bb is the float 2^23 + bb.
-template <int K>
-GDN_DEVICE GDN_FORCEINLINE float byte_minus(uint32_t word, float bias_plus_2p23) {
-    return __uint_as_float(__byte_perm(word, 0x4B000000u, 0x7540u | K)) - bias_plus_2p23;
-}
-// 16 bytes (4 words) as floats minus bias, times scale, minus min.
-GDN_DEVICE GDN_FORCEINLINE void bytes_affine(const uint32_t (&w)[4], float bias, float scale, float min,
-                                             float (&v)[16]) {
-    const float b = 8388608.f + bias;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        v[4 * i + 0] = fmaf(scale, byte_minus<0>(w[i], b), -min);
-        v[4 * i + 1] = fmaf(scale, byte_minus<1>(w[i], b), -min);
-        v[4 * i + 2] = fmaf(scale, byte_minus<2>(w[i], b), -min);
-        v[4 * i + 3] = fmaf(scale, byte_minus<3>(w[i], b), -min);
-    }
-}
-
 // Per-format dequantisation of 16 columns of one row. A raw chunk holds chunk_cols columns
 // (chunk_bytes) of the row; `src` is the chunk's first byte in shared memory, `kc` the first of
 // the 16 columns within the chunk (a multiple of 16). Layouts: gdn/quant/blocks.hpp.
@@ -205,75 +188,23 @@ struct Dequant<gdn::bf16> {
     }
 };
 
-// 4 blocks of 34 bytes; columns 16h..16h+15 of a block are qs[16h..16h+15].
-template <>
-struct Dequant<gdn::q8_0> {
-    static constexpr int chunk_cols = 128;
-    static constexpr int chunk_bytes = 136;
+// Block formats (gdn/quant/formats/): the format's decoder, two 8-column runs. A chunk is one
+// super-block (256 columns), or blocks of 32 up to 256 columns where that stays within ~200
+// bytes (q8_0: 128 columns, 136 bytes).
+template <class F>
+struct Dequant {
+    static_assert(F::block_elems >= 32, "plain formats have their own Dequant above");
+    static constexpr int chunk_cols = F::block_elems >= 256 ? F::block_elems : (8 * F::block_bytes <= 200 ? 256 : 128);
+    static constexpr int chunk_bytes = chunk_cols / F::block_elems * F::block_bytes;
     GDN_DEVICE static void run(const uint8_t* src, int kc, float (&v)[16]) {
-        const uint8_t* blk = src + 34 * (kc >> 5);
-        uint32_t w[4];
-        lds_words(blk + 2 + (kc & 16), w);
 #pragma unroll
-        for (int i = 0; i < 4; ++i) w[i] ^= 0x80808080u;  // int8 -> uint8 biased by 128
-        bytes_affine(w, 128.f, half_bits(lds_u16(blk)), 0.f, v);
-    }
-};
-
-// 8 blocks of 18 bytes; columns 0..15 of a block are the low nibbles of qs[0..15], 16..31 the
-// high nibbles.
-template <>
-struct Dequant<gdn::q4_0> {
-    static constexpr int chunk_cols = 256;
-    static constexpr int chunk_bytes = 144;
-    GDN_DEVICE static void run(const uint8_t* src, int kc, float (&v)[16]) {
-        const uint8_t* blk = src + 18 * (kc >> 5);
-        uint32_t w[4];
-        lds_words(blk + 2, w);
-        const int shift = (kc & 16) ? 4 : 0;
+        for (int h = 0; h < 2; ++h) {
+            const int col = kc + 8 * h;
+            float q[8], scale, min;
+            F::decode8(src + (col / F::unit_elems) * F::unit_bytes, (col % F::unit_elems) / 8, q, scale, min);
 #pragma unroll
-        for (int i = 0; i < 4; ++i) w[i] = (w[i] >> shift) & 0x0f0f0f0fu;
-        bytes_affine(w, 8.f, half_bits(lds_u16(blk)), 0.f, v);
-    }
-};
-
-// One super-block; sub-block s = kc / 32 takes qs[32(s/2) ..] (low nibbles for even s).
-template <>
-struct Dequant<gdn::q4_k> {
-    static constexpr int chunk_cols = 256;
-    static constexpr int chunk_bytes = 144;
-    GDN_DEVICE static void run(const uint8_t* src, int kc, float (&v)[16]) {
-        const int s = kc >> 5;
-        uint32_t w[4];
-        lds_words(src + 16 + 32 * (s >> 1) + (kc & 16), w);
-        const int shift = (s & 1) ? 4 : 0;
-#pragma unroll
-        for (int i = 0; i < 4; ++i) w[i] = (w[i] >> shift) & 0x0f0f0f0fu;
-        int sc, m;
-        quant::q4_k_scale_min(s, src + 4, sc, m);
-        bytes_affine(w, 0.f, half_bits(lds_u16(src)) * static_cast<float>(sc),
-                     half_bits(lds_u16(src + 2)) * static_cast<float>(m), v);
-    }
-};
-
-// One super-block; 32 columns s = kc / 32 are half h = s / 4, quarter k = s % 4; columns
-// l = kc % 32 .. +15 use ql[64h + 32(k&1) + l] (high nibble for k >= 2), qh[32h + l] >> 2k and
-// the scale scales[8h + 2k + l/16].
-template <>
-struct Dequant<gdn::q6_k> {
-    static constexpr int chunk_cols = 256;
-    static constexpr int chunk_bytes = 210;
-    GDN_DEVICE static void run(const uint8_t* src, int kc, float (&v)[16]) {
-        const int s = kc >> 5, h = s >> 2, k = s & 3, l = kc & 16;
-        uint32_t lo[4], hi[4];
-        lds_words(src + 64 * h + 32 * (k & 1) + l, lo);
-        lds_words(src + 128 + 32 * h + l, hi);
-        const int lshift = (k >> 1) * 4, hshift = 2 * k;
-#pragma unroll
-        for (int i = 0; i < 4; ++i)
-            lo[i] = ((lo[i] >> lshift) & 0x0f0f0f0fu) | (((hi[i] >> hshift) & 0x03030303u) << 4);
-        const int8_t sc = static_cast<int8_t>(src[192 + 8 * h + 2 * k + (l >> 4)]);
-        bytes_affine(lo, 32.f, half_bits(lds_u16(src + 208)) * static_cast<float>(sc), 0.f, v);
+            for (int j = 0; j < 8; ++j) v[8 * h + j] = fmaf(scale, q[j], -min);
+        }
     }
 };
 
@@ -293,47 +224,6 @@ constexpr int smem_bytes() {
     return x_ring_bytes() + w_tile_bytes() + raw_slots<F>() * k_tile_m * raw_stride<F>();
 }
 
-// ---- PTX wrappers -----------------------------------------------------------------------
-
-GDN_DEVICE GDN_FORCEINLINE uint32_t smem_addr(const void* p) {
-    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-GDN_DEVICE GDN_FORCEINLINE void cp_async16(void* smem, const void* gmem) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(smem)), "l"(gmem) : "memory");
-}
-// 16 bytes, of which the first `n` (0 or 16) are read and the rest zero-filled.
-GDN_DEVICE GDN_FORCEINLINE void cp_async16_zfill(void* smem, const void* gmem, int n) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(n)
-                 : "memory");
-}
-GDN_DEVICE GDN_FORCEINLINE void cp_async4_zfill(void* smem, const void* gmem, int n) {
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(n)
-                 : "memory");
-}
-GDN_DEVICE GDN_FORCEINLINE void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-GDN_DEVICE GDN_FORCEINLINE void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-// Four 8x4 float matrices (rows given by lanes 8j..8j+7): thread l gets row l/4, word l%4.
-GDN_DEVICE GDN_FORCEINLINE void ldmatrix_x4(uint32_t addr, uint32_t (&r)[4]) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-GDN_DEVICE GDN_FORCEINLINE uint32_t to_tf32(float f) {
-    uint32_t r;
-    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(f));
-    return r;
-}
-// d += a (16x8, row) * b (8x8, col), TF32 inputs, float32 accumulators.
-GDN_DEVICE GDN_FORCEINLINE void mma_tf32(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 /// Launch-time shape of the work (see the header comment).
 struct GemmArgs {
@@ -453,10 +343,10 @@ __global__ void __launch_bounds__(k_threads, 1) gemm_kernel(const GemmArgs a) {
         float v[16];
         D::run(src, kc, v);
         const int col0 = s * k_tile_k + 16 * my_h;
-        if constexpr (F::block_elems == 1) {  // past the last column: bytes of the next row or stale
+        // past the last column: bytes of the next row, or stale or never written ring bytes
+        // (which may decode to inf / nan, and x there is 0)
 #pragma unroll
-            for (int j = 0; j < 16; ++j) v[j] = col0 + j < a.cols ? v[j] : 0.f;
-        }
+        for (int j = 0; j < 16; ++j) v[j] = col0 + j < a.cols ? v[j] : 0.f;
         if (a.norm_w != nullptr) {
             if (col0 + 16 <= a.cols) {
 #pragma unroll

@@ -60,6 +60,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -71,6 +72,7 @@
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/launch.cuh"
 #include "gdn/kernels/gemv_generic.cuh"
+#include "gdn/kernels/ptx.cuh"
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/formats.hpp"
 
@@ -121,11 +123,22 @@ constexpr int k_x_smem_max = 72 * 1024;
 constexpr int k_step = 256;    // columns per warp step, 8 per lane
 constexpr int k_max_seq = 8;
 
-// Per-format decode of one 256-column step. `sb` points at the step's first byte in shared
-// memory; lane l gets the quants of columns 8l..8l+7 as floats q[] and the affine map
-// value = scale * q - min (min only where has_min).
+// Per-format decode of one 256-column step, from the format's decoder (gdn/quant/formats/):
+// lane l takes columns 8l..8l+7, which are run r of unit u of the step (units of unit_elems
+// columns), as floats q[] and the affine map value = scale * q - min (min only where has_min).
 template <class F>
-struct Tile;
+struct Tile {
+    static constexpr int step_bytes = k_step / F::unit_elems * F::unit_bytes;
+    // steps per ring chunk: the largest power of two keeping a chunk <= 1152 bytes (f32 1, bf16 /
+    // f16 2, q8_0 4, q6_k 4, q4_0 / q4_k 8: the depths these formats were measured with)
+    static constexpr int chunk_steps = step_bytes * 8 <= 1152 ? 8 : step_bytes * 4 <= 1152 ? 4 : step_bytes * 2 <= 1152 ? 2 : 1;
+    static constexpr bool has_min = F::has_min;
+    static_assert(k_step % F::unit_elems == 0, "a 256-column step holds whole units");
+    GDN_DEVICE static void decode(const uint8_t* sb, int lane, float (&q)[8], float& scale, float& min) {
+        const int col = 8 * lane;
+        F::decode8(sb + (col / F::unit_elems) * F::unit_bytes, (col % F::unit_elems) / 8, q, scale, min);
+    }
+};
 
 GDN_DEVICE GDN_FORCEINLINE uint32_t lds_u16(const uint8_t* p) {
     return *reinterpret_cast<const uint16_t*>(p);
@@ -137,155 +150,6 @@ GDN_DEVICE GDN_FORCEINLINE uint32_t lds_u32_a2(const uint8_t* p) {
 GDN_DEVICE GDN_FORCEINLINE float f16_bits_to_float(uint32_t h) {
     return __half2float(__ushort_as_half(static_cast<unsigned short>(h)));
 }
-// Byte k of `word` as a float minus `bias`: 0x4B0000bb is the float 2^23 + bb exactly, so one
-// PRMT and one FADD replace the slow integer-to-float conversion.
-template <int K>
-GDN_DEVICE GDN_FORCEINLINE float byte_as_float(uint32_t word, float bias_plus_2p23) {
-    return __uint_as_float(__byte_perm(word, 0x4B000000u, 0x7540u | K)) - bias_plus_2p23;
-}
-GDN_DEVICE GDN_FORCEINLINE void bytes_as_floats(uint32_t lo, uint32_t hi, float bias, float (&q)[8]) {
-    const float b = 8388608.f + bias;
-    q[0] = byte_as_float<0>(lo, b); q[1] = byte_as_float<1>(lo, b);
-    q[2] = byte_as_float<2>(lo, b); q[3] = byte_as_float<3>(lo, b);
-    q[4] = byte_as_float<0>(hi, b); q[5] = byte_as_float<1>(hi, b);
-    q[6] = byte_as_float<2>(hi, b); q[7] = byte_as_float<3>(hi, b);
-}
-
-template <>
-struct Tile<gdn::f32> {
-    static constexpr int step_bytes = 1024;
-    static constexpr int chunk_steps = 1;
-    static constexpr bool has_min = false;
-    GDN_DEVICE static void decode(const uint8_t* sb, int lane, float (&q)[8], float& scale,
-                                  float& min) {
-        const float4* p = reinterpret_cast<const float4*>(sb + 32 * lane);
-        const float4 a = p[0], b = p[1];
-        q[0] = a.x; q[1] = a.y; q[2] = a.z; q[3] = a.w;
-        q[4] = b.x; q[5] = b.y; q[6] = b.z; q[7] = b.w;
-        scale = 1.f; min = 0.f;
-    }
-};
-
-template <>
-struct Tile<gdn::f16> {
-    static constexpr int step_bytes = 512;
-    static constexpr int chunk_steps = 2;
-    static constexpr bool has_min = false;
-    GDN_DEVICE static void decode(const uint8_t* sb, int lane, float (&q)[8], float& scale,
-                                  float& min) {
-        const uint4 v = *reinterpret_cast<const uint4*>(sb + 16 * lane);
-        const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            q[2 * i] = f16_bits_to_float(w[i] & 0xffffu);
-            q[2 * i + 1] = f16_bits_to_float(w[i] >> 16);
-        }
-        scale = 1.f; min = 0.f;
-    }
-};
-
-template <>
-struct Tile<gdn::bf16> {
-    static constexpr int step_bytes = 512;
-    static constexpr int chunk_steps = 2;
-    static constexpr bool has_min = false;
-    GDN_DEVICE static void decode(const uint8_t* sb, int lane, float (&q)[8], float& scale,
-                                  float& min) {
-        const uint4 v = *reinterpret_cast<const uint4*>(sb + 16 * lane);
-        const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            q[2 * i] = __uint_as_float(w[i] << 16);
-            q[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
-        }
-        scale = 1.f; min = 0.f;
-    }
-};
-
-// 8 blocks of 34 bytes per step; lane l reads block l/4, quants 8(l%4)..+7.
-template <>
-struct Tile<gdn::q8_0> {
-    static constexpr int step_bytes = 272;
-    static constexpr int chunk_steps = 4;
-    static constexpr bool has_min = false;
-    GDN_DEVICE static void decode(const uint8_t* sb, int lane, float (&q)[8], float& scale,
-                                  float& min) {
-        const uint8_t* blk = sb + 34 * (lane >> 2);
-        const uint8_t* qs = blk + 2 + 8 * (lane & 3);
-        const uint32_t lo = lds_u32_a2(qs) ^ 0x80808080u;  // int8 -> uint8 biased by 128
-        const uint32_t hi = lds_u32_a2(qs + 4) ^ 0x80808080u;
-        bytes_as_floats(lo, hi, 128.f, q);
-        scale = f16_bits_to_float(lds_u16(blk));
-        min = 0.f;
-    }
-};
-
-// 8 blocks of 18 bytes per step; lane l reads block l/4: low nibbles of qs[0..7] / qs[8..15]
-// for l%4 = 0 / 1, high nibbles for 2 / 3.
-template <>
-struct Tile<gdn::q4_0> {
-    static constexpr int step_bytes = 144;
-    static constexpr int chunk_steps = 8;
-    static constexpr bool has_min = false;
-    GDN_DEVICE static void decode(const uint8_t* sb, int lane, float (&q)[8], float& scale,
-                                  float& min) {
-        const uint8_t* blk = sb + 18 * (lane >> 2);
-        const uint8_t* qs = blk + 2 + 8 * (lane & 1);
-        const int shift = (lane & 2) ? 4 : 0;
-        const uint32_t lo = (lds_u32_a2(qs) >> shift) & 0x0f0f0f0fu;
-        const uint32_t hi = (lds_u32_a2(qs + 4) >> shift) & 0x0f0f0f0fu;
-        bytes_as_floats(lo, hi, 8.f, q);
-        scale = f16_bits_to_float(lds_u16(blk));
-        min = 0.f;
-    }
-};
-
-// One 144-byte super-block per step. Lane l: pair g = l/8 of sub-blocks, columns
-// 64g + 8(l%8)..; the first 4 lanes of a pair take low nibbles of qs[32g + 8(l%4)..],
-// the next 4 the high nibbles (sub-block 2g + 1).
-template <>
-struct Tile<gdn::q4_k> {
-    static constexpr int step_bytes = 144;
-    static constexpr int chunk_steps = 8;
-    static constexpr bool has_min = true;
-    GDN_DEVICE static void decode(const uint8_t* sb, int lane, float (&q)[8], float& scale,
-                                  float& min) {
-        const int g = lane >> 3, e = 8 * (lane & 7);
-        const int sub = 2 * g + (e >> 5);
-        const uint2 v = *reinterpret_cast<const uint2*>(sb + 16 + 32 * g + (e & 31));
-        const int shift = (e >> 5) ? 4 : 0;
-        bytes_as_floats((v.x >> shift) & 0x0f0f0f0fu, (v.y >> shift) & 0x0f0f0f0fu, 0.f, q);
-        const uint8_t* scales = sb + 4;
-        int sc, m;
-        quant::q4_k_scale_min(sub, scales, sc, m);
-        scale = f16_bits_to_float(lds_u16(sb)) * static_cast<float>(sc);
-        min = f16_bits_to_float(lds_u16(sb + 2)) * static_cast<float>(m);
-    }
-};
-
-// One 210-byte super-block per step (only 2-byte aligned in shared memory). Lane l: half
-// h = l/16, quarter k = (l%16)/4, l0 = 8(l%4): columns 128h + 32k + l0 ..+7.
-template <>
-struct Tile<gdn::q6_k> {
-    static constexpr int step_bytes = 210;
-    static constexpr int chunk_steps = 4;
-    static constexpr bool has_min = false;
-    GDN_DEVICE static void decode(const uint8_t* sb, int lane, float (&q)[8], float& scale,
-                                  float& min) {
-        const int h = lane >> 4, k = (lane >> 2) & 3, l0 = 8 * (lane & 3);
-        const uint8_t* ql = sb + 64 * h + l0 + 32 * (k & 1);
-        const uint8_t* qh = sb + 128 + 32 * h + l0;
-        const int lshift = (k >> 1) * 4, hshift = 2 * k;
-        const uint32_t lo = ((lds_u32_a2(ql) >> lshift) & 0x0f0f0f0fu) |
-                            (((lds_u32_a2(qh) >> hshift) & 0x03030303u) << 4);
-        const uint32_t hi = ((lds_u32_a2(ql + 4) >> lshift) & 0x0f0f0f0fu) |
-                            (((lds_u32_a2(qh + 4) >> hshift) & 0x03030303u) << 4);
-        bytes_as_floats(lo, hi, 32.f, q);
-        const int8_t sc = static_cast<int8_t>(sb[192 + 8 * h + 2 * k + (l0 >> 4)]);
-        scale = f16_bits_to_float(lds_u16(sb + 208)) * static_cast<float>(sc);
-        min = 0.f;
-    }
-};
 
 template <class F>
 constexpr int stream_stride() {  // bytes of one row stream's chunk in the ring, + alignment slack
@@ -297,23 +161,7 @@ constexpr int ring_bytes() {
     return k_warps * k_stages * k_streams * stream_stride<F>();
 }
 
-GDN_DEVICE GDN_FORCEINLINE void cp_async16(void* smem, const void* gmem) {
-    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
-}
-GDN_DEVICE GDN_FORCEINLINE void cp_async_commit() {
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-template <int N>
-GDN_DEVICE GDN_FORCEINLINE void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
 
-GDN_DEVICE GDN_FORCEINLINE float warp_sum(float v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 /// Launch-time shape of the work (see the header comment).
 struct GemvArgs {
@@ -616,39 +464,6 @@ constexpr int k_mma_stages = 3;   // 2 chunks in flight while one is decoded (4:
 // eligible warps of 4, DRAM 32% busy).
 constexpr int k_mma_max_seq = 4;
 
-// d[4] = A (16 x 32 s8) * B (32 x 8 s8): a0/a2 rows g, a1/a3 rows g + 8, k 4t..4t+3 / 16+4t..;
-// b0/b1 column g, k 4t.. / 16+4t..; d0, d1 row g, columns 2t, 2t + 1; d2, d3 row g + 8.
-GDN_DEVICE GDN_FORCEINLINE void mma_s8_k32(int (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                           uint32_t b0, uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%10, %10, %10, %10};\n"
-        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "r"(0));
-}
-// d[4] = A (16 x 16 s8) * B (16 x 8 s8): a0 row g, a1 row g + 8, k 4t..4t+3; b0 column g.
-GDN_DEVICE GDN_FORCEINLINE void mma_s8_k16(int (&d)[4], uint32_t a0, uint32_t a1, uint32_t b0) {
-    asm("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, "
-        "{%7, %7, %7, %7};\n"
-        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
-        : "r"(a0), "r"(a1), "r"(b0), "r"(0));
-}
-// d[4] += A (16 x 16 f16/bf16) * B (16 x 8): a0/a2 row g, a1/a3 row g + 8, k 2t, 2t+1 / 2t+8,
-// 2t+9; b0/b1 column g, the same k.
-template <bool BF16>
-GDN_DEVICE GDN_FORCEINLINE void mma_h_k16(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                          uint32_t b0, uint32_t b1) {
-    if constexpr (BF16) {
-        asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-            "{%8, %9}, {%0, %1, %2, %3};\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-            : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-    } else {
-        asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-            "{%8, %9}, {%0, %1, %2, %3};\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-            : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-    }
-}
 
 GDN_DEVICE GDN_FORCEINLINE uint32_t lds_u32(const uint8_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
 // 4 bytes at p, whose alignment (4 or 2) is known at compile time.
@@ -927,9 +742,75 @@ struct MmaTile<gdn::f16> : MmaHalfTile<false> {};
 template <>
 struct MmaTile<gdn::bf16> : MmaHalfTile<true> {};
 
+// Integer formats whose file has a tensor-core loader (mma_group, mma_frag: see
+// gdn/quant/formats/base.hpp). A chunk is 256 columns: 8 units of x, each one group of 32
+// (m16n8k32) or two of 16 (m16n8k16); the group's scale (and min, through the digit sums of x)
+// is applied in float32 to the group's s32 sums.
+// (groups of 16 with a min, q2_k, take the CUDA-core kernel: the digit sums of x that carry the
+// mins are per 32 columns.)
+template <class F>
+concept MmaFragFormat = requires(const uint8_t* u, uint32_t& w, float& f) {
+    { F::mma_group } -> std::convertible_to<int>;
+    F::mma_frag(u, 0, 0, w, w, f, f);
+} && (F::mma_group == 32 || !F::has_min);
+
+template <class F>
+struct MmaFragTile : MmaIntX {
+    static_assert(F::mma_group == 32 || (F::mma_group == 16 && !F::has_min), "see MmaFragFormat");
+    static constexpr int chunk_cols = 256;
+    static constexpr int chunk_bytes = 256 / F::unit_elems * F::unit_bytes;
+    static constexpr bool aligned = chunk_bytes % 16 == 0;
+    static constexpr int granules = aligned ? chunk_bytes / 16 : (chunk_bytes + 15 + 15) / 16;
+    static constexpr int slot_granules = granules | 1;   // odd: the 8 rows g of a warp in distinct banks
+    static constexpr bool sums = F::has_min;
+    static constexpr int sum_factor = 1;
+    GDN_DEVICE static void chunk(const uint8_t* ra, const uint8_t* rb, const XOperand& x, int u0, int g, int t,
+                                 float (&acc)[2]) {
+#pragma unroll
+        for (int b = 0; b < 8; ++b) {
+            const int col = 32 * b;
+            const int off = (col / F::unit_elems) * F::unit_bytes;
+            const int grp = (col % F::unit_elems) / F::mma_group;
+            if constexpr (F::mma_group == 32) {
+                uint32_t la, ha, lb, hb;
+                float sa, ma, sb, mb;
+                F::mma_frag(ra + off, grp, t, la, ha, sa, ma);
+                F::mma_frag(rb + off, grp, t, lb, hb, sb, mb);
+                const uint2 bv = frag8(x, u0 + b, g, t);
+                int c[4];
+                mma_s8_k32(c, la, lb, ha, hb, bv.x, bv.y);
+                if constexpr (F::has_min) {
+                    const float sp = static_cast<float>(x.sums[(u0 + b) * 4 + t]);
+                    acc[0] = fmaf(sa, static_cast<float>(c[1] * 256 + c[0]), fmaf(-ma, sp, acc[0]));
+                    acc[1] = fmaf(sb, static_cast<float>(c[3] * 256 + c[2]), fmaf(-mb, sp, acc[1]));
+                } else {
+                    acc[0] = fmaf(sa, static_cast<float>(c[1] * 256 + c[0]), acc[0]);
+                    acc[1] = fmaf(sb, static_cast<float>(c[3] * 256 + c[2]), acc[1]);
+                }
+            } else {
+#pragma unroll
+                for (int i = 0; i < 2; ++i) {
+                    uint32_t la, lb, unused;
+                    float sa, sb, ma, mb;
+                    F::mma_frag(ra + off, grp + i, t, la, unused, sa, ma);
+                    F::mma_frag(rb + off, grp + i, t, lb, unused, sb, mb);
+                    int c[4];
+                    mma_s8_k16(c, la, lb, frag4(x, u0 + b, i, g, t));
+                    acc[0] = fmaf(sa, static_cast<float>(c[1] * 256 + c[0]), acc[0]);
+                    acc[1] = fmaf(sb, static_cast<float>(c[3] * 256 + c[2]), acc[1]);
+                }
+            }
+        }
+    }
+};
+template <MmaFragFormat F>
+struct MmaTile<F> : MmaFragTile<F> {};
+
 template <class F>
 constexpr bool has_mma_tile() {
-    return !std::is_same_v<F, gdn::f32>;
+    return std::is_same_v<F, gdn::f16> || std::is_same_v<F, gdn::bf16> || std::is_same_v<F, gdn::q8_0> ||
+           std::is_same_v<F, gdn::q4_0> || std::is_same_v<F, gdn::q4_k> || std::is_same_v<F, gdn::q6_k> ||
+           MmaFragFormat<F>;
 }
 
 template <class F>
@@ -962,11 +843,6 @@ int64_t mma_x_bytes(int64_t cols, int n_seq) {
     return units * M::parts * n_seq * 4 * M::frag_bytes + (M::sums ? units * 16 : 0);
 }
 
-GDN_DEVICE GDN_FORCEINLINE float warp_max(float v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
 
 // Columns 4e..4e+3 of sequence s of x, and of norm_w (ones without a norm).
 GDN_DEVICE GDN_FORCEINLINE float4 load_x4(const GemvArgs& a, int s, int e) {

@@ -19,6 +19,7 @@
 #include "gdn/core/error.hpp"
 #include "gdn/kernels/cuda_check.cuh"
 #include "gdn/kernels/launch.cuh"
+#include "gdn/kernels/ptx.cuh"
 #include "gdn/quant/formats.hpp"
 
 namespace gdn::kernels {
@@ -38,11 +39,6 @@ GDN_DEVICE GDN_FORCEINLINE typename F::block_type load_block(const uint8_t* src)
     return b;
 }
 
-GDN_DEVICE GDN_FORCEINLINE float warp_sum(float v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 struct Args {
     const uint8_t* w;

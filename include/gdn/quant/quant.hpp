@@ -7,4 +7,5 @@
 #include "gdn/quant/formats.hpp"
 #include "gdn/quant/half.hpp"
 #include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 #include "gdn/quant/wht.hpp"

@@ -7,10 +7,6 @@
 // quantize_row_q6_K_ref (a per-sub-block scale search, then scales quantised against the
 // super-block scale): valid GGUF blocks that decode close to the input, but not promised to
 // equal llama.cpp's bytes.
-// iq4_nl and iq4_xs (host only): gdn/quant/quantize/iq4_nl.hpp and iq4_xs.hpp, the method of
-// llama.cpp's quantize_iq4_nl / quantize_iq4_xs without an importance matrix.
-// iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s (host only, slow): gdn/quant/quantize/<name>.hpp, a
-// simple nearest-codebook-entry quantiser (quantize/iq_grid.hpp), not llama.cpp's imatrix search.
 #pragma once
 
 #include <math.h>
@@ -24,13 +20,6 @@
 #include "gdn/core/macros.hpp"
 #include "gdn/quant/blocks.hpp"
 #include "gdn/quant/half.hpp"
-#include "gdn/quant/quantize/iq2_s.hpp"
-#include "gdn/quant/quantize/iq2_xs.hpp"
-#include "gdn/quant/quantize/iq2_xxs.hpp"
-#include "gdn/quant/quantize/iq3_s.hpp"
-#include "gdn/quant/quantize/iq3_xxs.hpp"
-#include "gdn/quant/quantize/iq4_nl.hpp"
-#include "gdn/quant/quantize/iq4_xs.hpp"
 
 namespace gdn::quant {
 
@@ -120,16 +109,18 @@ inline int nearest_int(float v) { return static_cast<int>(nearbyintf(v)); }
 
 inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-/// One Q4_K sub-block of 32: scale and min (>= 0) with x[i] ~ scale * L[i] - min, L in 0..15,
-/// minimising sum w[i] * error^2 (the search of ggml's make_qkx2_quants(32, 15, x, w, L,
-/// &min, Laux, -1, 0.1, 20, false)). Start from the range [min(x, 0), max(x)] cut into 15 steps;
-/// then for 21 step counts 14, 14.1, ..., 16 over that range, round, refit scale and min by
-/// weighted least squares on those quants (min clamped at 0, i.e. the offset never positive),
-/// and keep the fit of smallest weighted squared error. A sub-block whose values are all one
-/// value c <= 0 gives scale 0 and min -c.
-inline float q4_k_fit_sub_block(const float* x, const float* w, uint8_t* L, float& min_out) {
+/// Scale and min (>= 0) of a group of n <= 32 values with x[i] ~ scale * L[i] - min, L in
+/// 0..nmax, minimising sum w[i] * err[i], err the squared error (or the absolute error with
+/// use_mad): the search of ggml's make_qkx2_quants(n, nmax, x, w, L, &min, Laux, rmin, rdelta,
+/// nstep, use_mad). Start from the range [min(x, 0), max(x)] cut into nmax steps; then for the
+/// nstep + 1 step counts nmax + rmin + rdelta * k (k = 0..nstep) over that range, round, refit
+/// scale and min by weighted least squares on those quants (min clamped at 0, i.e. the offset
+/// never positive), and keep the fit of smallest weighted error. A group whose values are all
+/// one value c <= 0 gives scale 0 and min -c.
+inline float fit_scale_min(const float* x, const float* w, int n, int nmax, float rmin, float rdelta, int nstep,
+                           bool use_mad, uint8_t* L, float& min_out) {
     float lo = x[0], hi = x[0], sum_w = 0.f, sum_wx = 0.f;
-    for (int i = 0; i < 32; ++i) {
+    for (int i = 0; i < n; ++i) {
         lo = fminf(lo, x[i]);
         hi = fmaxf(hi, x[i]);
         sum_w += w[i];
@@ -137,24 +128,24 @@ inline float q4_k_fit_sub_block(const float* x, const float* w, uint8_t* L, floa
     }
     lo = fminf(lo, 0.f);  // the offset -min is never positive
     if (hi == lo) {
-        for (int i = 0; i < 32; ++i) L[i] = 0;
+        for (int i = 0; i < n; ++i) L[i] = 0;
         min_out = -lo;
         return 0.f;
     }
-    const float range = hi - lo;
-    float scale = range / 15.f, offset = lo;
+    const auto weighted_err = [use_mad](float w_i, float e) { return use_mad ? w_i * fabsf(e) : w_i * e * e; };
+    const float range = hi - lo, steps = static_cast<float>(nmax);
+    float scale = range / steps, offset = lo;
     float best = 0.f;
-    for (int i = 0; i < 32; ++i) {
-        L[i] = static_cast<uint8_t>(clamp_int(nearest_int(15.f / range * (x[i] - lo)), 0, 15));
-        const float e = scale * static_cast<float>(L[i]) + offset - x[i];
-        best += w[i] * e * e;
+    for (int i = 0; i < n; ++i) {
+        L[i] = static_cast<uint8_t>(clamp_int(nearest_int(steps / range * (x[i] - lo)), 0, nmax));
+        best += weighted_err(w[i], scale * static_cast<float>(L[i]) + offset - x[i]);
     }
     uint8_t trial[32];
-    for (int step = 0; step <= 20; ++step) {
-        const float inv = (14.f + 0.1f * static_cast<float>(step)) / range;
+    for (int step = 0; step <= nstep; ++step) {
+        const float inv = (steps + rmin + rdelta * static_cast<float>(step)) / range;
         float sl = 0.f, sl2 = 0.f, sxl = 0.f;
-        for (int i = 0; i < 32; ++i) {
-            const int l = clamp_int(nearest_int(inv * (x[i] - lo)), 0, 15);
+        for (int i = 0; i < n; ++i) {
+            const int l = clamp_int(nearest_int(inv * (x[i] - lo)), 0, nmax);
             trial[i] = static_cast<uint8_t>(l);
             const float fl = static_cast<float>(l);
             sl += w[i] * fl;
@@ -171,19 +162,23 @@ inline float q4_k_fit_sub_block(const float* x, const float* w, uint8_t* L, floa
             s = sxl / sl2;
         }
         float err = 0.f;
-        for (int i = 0; i < 32; ++i) {
-            const float e = s * static_cast<float>(trial[i]) + o - x[i];
-            err += w[i] * e * e;
-        }
+        for (int i = 0; i < n; ++i) err += weighted_err(w[i], s * static_cast<float>(trial[i]) + o - x[i]);
         if (err < best) {
             best = err;
             scale = s;
             offset = o;
-            for (int i = 0; i < 32; ++i) L[i] = trial[i];
+            for (int i = 0; i < n; ++i) L[i] = trial[i];
         }
     }
     min_out = -offset;
     return scale;
+}
+
+/// One Q4_K sub-block of 32: L in 0..15 and weights w, with ggml's quantize_row_q4_K_ref
+/// search parameters (make_qkx2_quants(32, 15, x, w, L, &min, Laux, -1, 0.1, 20, false)):
+/// 21 step counts 14, 14.1, ..., 16.
+inline float q4_k_fit_sub_block(const float* x, const float* w, uint8_t* L, float& min_out) {
+    return fit_scale_min(x, w, 32, 15, -1.f, 0.1f, 20, false, L, min_out);
 }
 
 /// One Q6_K group of 16: a signed scale with x[i] ~ scale * (L[i] - 32), L in 0..63, weights
@@ -349,8 +344,9 @@ inline void quantize_row_q6_k(const float* src, std::byte* dst, int64_t n) {
     row_detail::quantize_blocks<BlockQ6K, 256>(src, dst, n, "quantize_row_q6_k", "q6_k super-block size", quantize_block_q6_k);
 }
 
-/// Store n floats as type t (every DType gdn reads); an id outside DType is an error.
-inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
+/// Store n floats as type t, one of the types quantised in this file; any other id is an error.
+/// quantize_row (gdn/quant/quantizers.hpp) takes every type with a quantiser.
+inline void quantize_row_basic(DType t, const float* src, std::byte* dst, int64_t n) {
     switch (t) {
         case DType::f32: quantize_row_f32(src, dst, n); return;
         case DType::f16: quantize_row_f16(src, dst, n); return;
@@ -359,15 +355,9 @@ inline void quantize_row(DType t, const float* src, std::byte* dst, int64_t n) {
         case DType::q4_0: quantize_row_q4_0(src, dst, n); return;
         case DType::q4_k: quantize_row_q4_k(src, dst, n); return;
         case DType::q6_k: quantize_row_q6_k(src, dst, n); return;
-        case DType::iq4_nl: quantize_row_iq4_nl(src, dst, n); return;
-        case DType::iq4_xs: quantize_row_iq4_xs(src, dst, n); return;
-        case DType::iq2_xxs: quantize_row_iq2_xxs(src, dst, n); return;
-        case DType::iq2_xs: quantize_row_iq2_xs(src, dst, n); return;
-        case DType::iq3_xxs: quantize_row_iq3_xxs(src, dst, n); return;
-        case DType::iq3_s: quantize_row_iq3_s(src, dst, n); return;
-        case DType::iq2_s: quantize_row_iq2_s(src, dst, n); return;
+        default: break;  // the other formats' quantisers: gdn/quant/quantize/<name>.hpp
     }
-    fail("quantize_row: no quantiser for ggml type id ", static_cast<uint32_t>(t), " (",
+    fail("quantize_row_basic: no quantiser for ggml type id ", static_cast<uint32_t>(t), " (",
          dtype_name(t), ")");
 }
 

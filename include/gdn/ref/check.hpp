@@ -30,8 +30,43 @@ inline void check_tensor(const TensorView& t, const std::string& where, int64_t 
 }
 }  // namespace detail
 
+namespace detail {
+/// The tensors of one layer (trunk layer or the layer of an MTP block); `at` ends with a space.
+inline void check_layer(const LayerWeights& l, const ModelConfig& c, const std::string& at) {
+    const int64_t e = c.n_embd;
+    const int64_t vd = c.ssm_n_v_heads * c.ssm_d_v;
+    const int64_t hd = c.head_dim;
+    check_tensor(l.attn_norm, at + "attn_norm", e);
+    check_tensor(l.post_attn_norm, at + "post_attn_norm", e);
+    if (l.is_attention) {
+        const AttnWeights& a = l.attn;
+        check_tensor(a.q, at + "attn.q", e, 2 * c.n_head * hd);
+        check_tensor(a.k, at + "attn.k", e, c.n_head_kv * hd);
+        check_tensor(a.v, at + "attn.v", e, c.n_head_kv * hd);
+        check_tensor(a.q_norm, at + "attn.q_norm", hd);
+        check_tensor(a.k_norm, at + "attn.k_norm", hd);
+        check_tensor(a.out, at + "attn.out", c.n_head * hd, e);
+    } else {
+        const DeltaNetWeights& d = l.deltanet;
+        check_tensor(d.qkv, at + "deltanet.qkv", e, c.ssm_conv_dim());
+        check_tensor(d.z, at + "deltanet.z", e, vd);
+        check_tensor(d.beta, at + "deltanet.beta", e, c.ssm_n_v_heads);
+        check_tensor(d.alpha, at + "deltanet.alpha", e, c.ssm_n_v_heads);
+        check_tensor(d.conv, at + "deltanet.conv", c.ssm_conv_kernel, c.ssm_conv_dim());
+        check_tensor(d.dt_bias, at + "deltanet.dt_bias", c.ssm_n_v_heads);
+        check_tensor(d.ssm_a, at + "deltanet.ssm_a", c.ssm_n_v_heads);
+        check_tensor(d.ssm_norm, at + "deltanet.ssm_norm", c.ssm_d_v);
+        check_tensor(d.out, at + "deltanet.out", vd, e);
+    }
+    check_tensor(l.mlp.gate, at + "mlp.gate", e, c.n_ff);
+    check_tensor(l.mlp.up, at + "mlp.up", e, c.n_ff);
+    check_tensor(l.mlp.down, at + "mlp.down", c.n_ff, e);
+}
+}  // namespace detail
+
 /// Throws gdn::Error naming the first tensor whose presence, dtype or shape disagrees with
-/// w.config (and the first layer whose kind disagrees with the config's layer pattern).
+/// w.config (and the first layer whose kind disagrees with the config's layer pattern). The
+/// MTP blocks are checked too, though no decoder runs them.
 inline void check_weights(const ModelWeights& w) {
     const ModelConfig& c = w.config;
     c.validate();
@@ -41,40 +76,27 @@ inline void check_weights(const ModelWeights& w) {
     detail::check_tensor(w.output, "output (LM head)", e, c.n_vocab);
     GDN_CHECK(static_cast<int64_t>(w.layers.size()) == c.n_layer, "weights hold ",
               w.layers.size(), " layers, config says n_layer = ", c.n_layer);
-    const int64_t vd = c.ssm_n_v_heads * c.ssm_d_v;
-    const int64_t hd = c.head_dim;
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const LayerWeights& l = w.layers[static_cast<size_t>(i)];
-        const std::string at = "layer " + std::to_string(i) + " ";
         GDN_CHECK(l.is_attention == c.is_attention(i), "layer ", i, ": weights are ",
                   l.is_attention ? "attention" : "DeltaNet", " but the config's pattern (attention where (i + 1) % ",
                   c.full_attention_interval, " == 0) says ",
                   c.is_attention(i) ? "attention" : "DeltaNet");
-        detail::check_tensor(l.attn_norm, at + "attn_norm", e);
-        detail::check_tensor(l.post_attn_norm, at + "post_attn_norm", e);
-        if (l.is_attention) {
-            const AttnWeights& a = l.attn;
-            detail::check_tensor(a.q, at + "attn.q", e, 2 * c.n_head * hd);
-            detail::check_tensor(a.k, at + "attn.k", e, c.n_head_kv * hd);
-            detail::check_tensor(a.v, at + "attn.v", e, c.n_head_kv * hd);
-            detail::check_tensor(a.q_norm, at + "attn.q_norm", hd);
-            detail::check_tensor(a.k_norm, at + "attn.k_norm", hd);
-            detail::check_tensor(a.out, at + "attn.out", c.n_head * hd, e);
-        } else {
-            const DeltaNetWeights& d = l.deltanet;
-            detail::check_tensor(d.qkv, at + "deltanet.qkv", e, c.ssm_conv_dim());
-            detail::check_tensor(d.z, at + "deltanet.z", e, vd);
-            detail::check_tensor(d.beta, at + "deltanet.beta", e, c.ssm_n_v_heads);
-            detail::check_tensor(d.alpha, at + "deltanet.alpha", e, c.ssm_n_v_heads);
-            detail::check_tensor(d.conv, at + "deltanet.conv", c.ssm_conv_kernel, c.ssm_conv_dim());
-            detail::check_tensor(d.dt_bias, at + "deltanet.dt_bias", c.ssm_n_v_heads);
-            detail::check_tensor(d.ssm_a, at + "deltanet.ssm_a", c.ssm_n_v_heads);
-            detail::check_tensor(d.ssm_norm, at + "deltanet.ssm_norm", c.ssm_d_v);
-            detail::check_tensor(d.out, at + "deltanet.out", vd, e);
-        }
-        detail::check_tensor(l.mlp.gate, at + "mlp.gate", e, c.n_ff);
-        detail::check_tensor(l.mlp.up, at + "mlp.up", e, c.n_ff);
-        detail::check_tensor(l.mlp.down, at + "mlp.down", c.n_ff, e);
+        detail::check_layer(l, c, "layer " + std::to_string(i) + " ");
+    }
+    GDN_CHECK(static_cast<int64_t>(w.mtp.size()) == c.n_mtp, "weights hold ", w.mtp.size(),
+              " MTP blocks, config says n_mtp = ", c.n_mtp);
+    for (int64_t j = 0; j < c.n_mtp; ++j) {
+        const MtpWeights& m = w.mtp[static_cast<size_t>(j)];
+        const std::string at = "MTP block " + std::to_string(j) + " ";
+        GDN_CHECK(m.layer.is_attention, "MTP block ", j, ": its layer is DeltaNet; MTP blocks are full attention");
+        detail::check_layer(m.layer, c, at);
+        detail::check_tensor(m.eh_proj, at + "eh_proj", 2 * e, e);
+        detail::check_tensor(m.enorm, at + "enorm", e);
+        detail::check_tensor(m.hnorm, at + "hnorm", e);
+        if (!m.shared_head_norm.empty()) detail::check_tensor(m.shared_head_norm, at + "shared_head_norm", e);
+        if (!m.shared_head_head.empty()) detail::check_tensor(m.shared_head_head, at + "shared_head_head", e, c.n_vocab);
+        if (!m.embed_tokens.empty()) detail::check_tensor(m.embed_tokens, at + "embed_tokens", e, c.n_vocab);
     }
 }
 

@@ -30,6 +30,7 @@
 #include "gdn/core/error.hpp"
 #include "gdn/core/weights.hpp"
 #include "gdn/kernels/cuda_check.cuh"
+#include "gdn/quant/dispatch.hpp"
 #include "gdn/schedule/device_weights.cuh"
 
 namespace gdn::cuda {
@@ -76,13 +77,28 @@ static __global__ void fill_f32_kernel(float* out, int64_t n, float center, floa
 /// Overwrite the f16 scale fields of n_blocks quant blocks (already random bytes): d at
 /// byte d_off of each block becomes d * (0.75 .. 1.25), and, when dmin_off >= 0, the field
 /// at dmin_off becomes dmin_ratio times that d. Offsets are even, so the stores are aligned.
-static __global__ void set_scales_kernel(uint8_t* base, int64_t n_blocks, int block_bytes, int d_off, int dmin_off,
-                                         float d, float dmin_ratio, uint64_t seed) {
+// The scale fields of a block format (its F::f16_fields and F::e8m0_fields).
+struct ScaleFields {
+    int f16[4] = {};
+    int n_f16 = 0;
+    int e8m0[2] = {};
+    int n_e8m0 = 0;
+};
+
+// Every block's f16 fields set to d * (0.75 .. 1.25), times field_ratio for every field after the
+// first (q4_k's dmin), and its e8m0 exponents to `e8m0`.
+static __global__ void set_scales_kernel(uint8_t* base, int64_t n_blocks, int block_bytes, ScaleFields f, float d,
+                                         float field_ratio, int e8m0, uint64_t seed) {
     for (int64_t b = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; b < n_blocks; b += int64_t(gridDim.x) * blockDim.x) {
         uint8_t* blk = base + b * block_bytes;
         const float s = d * (0.75f + 0.5f * unit(mix64(seed ^ uint64_t(b))));
-        *reinterpret_cast<__half*>(blk + d_off) = __float2half(s);
-        if (dmin_off >= 0) *reinterpret_cast<__half*>(blk + dmin_off) = __float2half(s * dmin_ratio);
+        for (int i = 0; i < f.n_f16; ++i) {
+            const __half h = __float2half(i == 0 ? s : s * field_ratio);
+            const uint16_t bits = __half_as_ushort(h);
+            blk[f.f16[i]] = static_cast<uint8_t>(bits & 0xff);   // blocks may sit at odd offsets (mxfp4)
+            blk[f.f16[i] + 1] = static_cast<uint8_t>(bits >> 8);
+        }
+        for (int i = 0; i < f.n_e8m0; ++i) blk[f.e8m0[i]] = static_cast<uint8_t>(e8m0);
     }
 }
 
@@ -197,10 +213,28 @@ inline Plan plan_weights(ModelWeights& w, DType mat) {
 }
 
 inline void check_type(DType t) {
-    GDN_CHECK(t == DType::bf16 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0 || t == DType::q4_k ||
-                  t == DType::q6_k,
-              "random_device_weights: weight type ", dtype_name(t),
-              " is not one of bf16, f16, q8_0, q4_0, q4_k, q6_k");
+    GDN_CHECK(t != DType::f32 && dtype_supported(static_cast<uint32_t>(t)), "random_device_weights: weight type ",
+              dtype_name(t), " is not a 16-bit or block format gdn reads");
+}
+
+// RMS of a block format's values over uniform random bytes, per unit of its scale fields (every
+// f16 field 1, every e8m0 exponent 2^0), measured on the host over 256 blocks.
+inline double unit_rms(DType t) {
+    return dispatch_format(t, [&](auto tag) {
+        using F = decltype(tag);
+        std::vector<uint8_t> raw(256 * static_cast<size_t>(F::block_bytes));
+        uint64_t st = 0x9E3779B97F4A7C15ull;
+        for (auto& b : raw) b = static_cast<uint8_t>((st = mix64(st)) >> 56);
+        for (size_t o = 0; o < raw.size(); o += F::block_bytes) {
+            for (int f : F::f16_fields) raw[o + f] = 0x00, raw[o + f + 1] = 0x3c;   // f16 1.0
+            for (int f : F::e8m0_fields) raw[o + f] = 127;
+        }
+        std::vector<float> v(256 * static_cast<size_t>(F::block_elems));
+        dequantize_row(F::dtype, reinterpret_cast<const std::byte*>(raw.data()), v.data(), static_cast<int64_t>(v.size()));
+        double ss = 0;
+        for (float x : v) ss += double(x) * x;
+        return std::sqrt(ss / double(v.size()));
+    });
 }
 
 /// Fill one [cols, rows] matrix region of type t: element std ~ 1/sqrt(cols).
@@ -231,18 +265,31 @@ inline void fill_region(std::byte* base, const Plan::Region& r, uint64_t seed, c
     //   q4_k: d*sc*q - dmin*m, sc, m in 0..63, q in 0..15, dmin = 7.5 d (centres the mean)
     //                                 -> std ~260 d
     //   q6_k: d*sc*(q - 32), sc int8, q in 0..63 -> std ~1370 d
-    int d_off = 0, dmin_off = -1;
-    float per_d = 1.f, dmin_ratio = 0.f;
+    //   others: the RMS per unit scale measured by unit_rms (every field the same d; mins not
+    //   centred, so the mean may be a sizeable part of the RMS)
+    float per_d = 1.f, ratio = 1.f;
     switch (r.type) {
         case DType::q8_0: per_d = 73.9f; break;
         case DType::q4_0: per_d = 4.6f; break;
-        case DType::q4_k: per_d = 260.f; dmin_off = 2; dmin_ratio = 7.5f; break;
-        case DType::q6_k: per_d = 1370.f; d_off = 208; break;
-        default: fail("random_device_weights: no scale rule for ", dtype_name(r.type));
+        case DType::q4_k: per_d = 260.f; ratio = 7.5f; break;
+        case DType::q6_k: per_d = 1370.f; break;
+        default: per_d = static_cast<float>(unit_rms(r.type));
+    }
+    ScaleFields f;
+    int e8m0 = 127;
+    float d = inv / per_d;
+    dispatch_format(r.type, [&](auto tag) {
+        using F = decltype(tag);
+        static_assert(F::f16_fields.size() <= 4 && F::e8m0_fields.size() <= 2, "ScaleFields holds them");
+        for (int o : F::f16_fields) f.f16[f.n_f16++] = o;
+        for (int o : F::e8m0_fields) f.e8m0[f.n_e8m0++] = o;
+    });
+    if (f.n_e8m0 > 0 && f.n_f16 == 0) {   // a power of two within 2x of d
+        e8m0 = 127 + static_cast<int>(std::floor(std::log2(d)));
+        d = 0.f;
     }
     set_scales_kernel<<<fill_grid(n_blocks), 256, 0, stream>>>(reinterpret_cast<uint8_t*>(base + r.offset), n_blocks,
-                                                              int(tr.block_bytes), d_off, dmin_off, inv / per_d,
-                                                              dmin_ratio, mix64(seed + 1));
+                                                              int(tr.block_bytes), f, d, ratio, e8m0, mix64(seed + 1));
     GDN_CHECK_LAUNCH("random weights: set_scales_kernel");
 }
 
@@ -257,7 +304,7 @@ inline int64_t random_weights_bytes(const ModelConfig& c, DType weight_type) {
 }
 
 /// A random-weight model of shape c with every matrix (embedding and LM head included) in
-/// weight_type (bf16, f16, q8_0, q4_0, q4_k or q6_k), on the device, laid out as
+/// weight_type (f16, bf16 or any block format), on the device, laid out as
 /// upload_weights lays out a loaded one: pass it to a decoder with WeightsOn::device.
 /// The returned ModelWeights owns the allocation through `storage` (keep it alive while a
 /// decoder uses it). Same seed, same bytes. Synchronous.

@@ -214,7 +214,7 @@ TEST_CASE("gguf malformed: tensor dims", "[io][gguf][malformed]") {
                   {"blk.3.bad.weight", "overflows", "ne[1] = 1099511627776"});
     require_parts(parse_error(with_tensor({int64_t{1} << 61, 2})), {"blk.3.bad.weight", "byte size overflows"});
     require_parts(parse_error(with_tensor({33, 2}, 8)), {"blk.3.bad.weight", "ne[0] = 33", "q8_0", "32"});
-    require_parts(parse_error(with_tensor({32}, 3)), {"blk.3.bad.weight", "ggml type q4_1", "unsupported ggml type id 3"});
+    require_parts(parse_error(with_tensor({32}, 9)), {"blk.3.bad.weight", "ggml type q8_1", "unsupported ggml type id 9"});
     require_parts(parse_error(with_tensor({32}, 4000)), {"blk.3.bad.weight", "ggml type unknown", "type id 4000"});
     require_parts(parse_error(with_tensor({65}, 0)), {"blk.3.bad.weight", "260", "past the end"});  // has 256 B
 }

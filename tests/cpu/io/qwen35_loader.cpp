@@ -15,6 +15,7 @@
 #include "gdn/io/gguf_writer.hpp"
 #include "gdn/io/qwen35.hpp"
 #include "io_test_util.hpp"
+#include "qwen35_test_util.hpp"
 
 using gdn::DType;
 using gdn::io::GgufEncoded;
@@ -22,189 +23,7 @@ using gdn::io::GgufFile;
 using gdn::io::GgufWriter;
 using gdn::io::gguf_encode;
 
-namespace {
-
-struct Tiny {
-    int64_t E = 64, L = 6, interval = 3, Hk = 2, Hv = 4, dk = 32, dv = 32;
-    int64_t H = 4, Hkv = 2, hd = 32, rot = 8, ff = 96, vocab = 128, K = 4;
-    bool tied = true;
-    int64_t nextn = 0;
-};
-
-struct Tensor {
-    DType type;
-    std::vector<int64_t> ne;
-    std::vector<std::byte> data;
-};
-
-using Kvs = std::vector<std::pair<std::string, GgufEncoded>>;
-using Tensors = std::vector<std::pair<std::string, Tensor>>;
-
-Kvs tiny_kvs(const Tiny& s) {
-    const std::string p = "qwen35.";
-    Kvs kv;
-    auto u32 = [&](const std::string& k, int64_t v) { kv.emplace_back(p + k, gguf_encode(static_cast<uint32_t>(v))); };
-    kv.emplace_back("general.architecture", gguf_encode(std::string_view("qwen35")));
-    kv.emplace_back("general.name", gguf_encode(std::string_view("tiny")));
-    u32("block_count", s.L + s.nextn);
-    if (s.nextn) u32("nextn_predict_layers", s.nextn);
-    u32("context_length", 4096);
-    u32("embedding_length", s.E);
-    u32("feed_forward_length", s.ff);
-    u32("attention.head_count", s.H);
-    u32("attention.head_count_kv", s.Hkv);
-    u32("attention.key_length", s.hd);
-    u32("attention.value_length", s.hd);
-    kv.emplace_back(p + "rope.freq_base", gguf_encode(1.0e7f));
-    kv.emplace_back(p + "attention.layer_norm_rms_epsilon", gguf_encode(1.0e-6f));
-    u32("rope.dimension_count", s.rot);
-    kv.emplace_back(p + "rope.dimension_sections", gdn::io::gguf_encode_array(std::vector<int32_t>{2, 1, 1, 0}));
-    u32("ssm.conv_kernel", s.K);
-    u32("ssm.state_size", s.dk);
-    u32("ssm.group_count", s.Hk);
-    u32("ssm.time_step_rank", s.Hv);
-    u32("ssm.inner_size", s.Hv * s.dv);
-    u32("full_attention_interval", s.interval);
-    return kv;
-}
-
-Tensors tiny_tensors(const Tiny& s, std::mt19937_64& rng) {
-    Tensors ts;
-    int counter = 0;
-    // matrices cycle through dtypes so views of several block formats are checked
-    auto mat = [&](std::string name, int64_t in, int64_t out) {
-        const DType types[] = {DType::f32, DType::f16, DType::q8_0, DType::bf16, DType::q4_0};
-        const DType t = types[counter++ % 5];
-        ts.push_back({std::move(name), {t, {in, out}, gdn::test::random_bytes(gdn::dtype_row_bytes(t, in) * out, rng)}});
-    };
-    auto vec = [&](std::string name, std::vector<int64_t> ne) {
-        int64_t n = 1;
-        for (int64_t x : ne) n *= x;
-        ts.push_back({std::move(name), {DType::f32, ne, gdn::test::random_bytes(static_cast<size_t>(n) * 4, rng)}});
-    };
-    auto blk = [](int64_t i, const char* suffix) { return "blk." + std::to_string(i) + "." + suffix; };
-
-    mat("token_embd.weight", s.E, s.vocab);
-    vec("output_norm.weight", {s.E});
-    if (!s.tied) mat("output.weight", s.E, s.vocab);
-    const int64_t conv_dim = 2 * s.Hk * s.dk + s.Hv * s.dv;
-    for (int64_t i = 0; i < s.L + s.nextn; ++i) {
-        const bool attn = i >= s.L || (i + 1) % s.interval == 0;  // MTP blocks look like attention
-        vec(blk(i, "attn_norm.weight"), {s.E});
-        vec(blk(i, "post_attention_norm.weight"), {s.E});
-        if (attn) {
-            mat(blk(i, "attn_q.weight"), s.E, 2 * s.H * s.hd);
-            mat(blk(i, "attn_k.weight"), s.E, s.Hkv * s.hd);
-            mat(blk(i, "attn_v.weight"), s.E, s.Hkv * s.hd);
-            vec(blk(i, "attn_q_norm.weight"), {s.hd});
-            vec(blk(i, "attn_k_norm.weight"), {s.hd});
-            mat(blk(i, "attn_output.weight"), s.H * s.hd, s.E);
-        } else {
-            mat(blk(i, "attn_qkv.weight"), s.E, conv_dim);
-            mat(blk(i, "attn_gate.weight"), s.E, s.Hv * s.dv);
-            mat(blk(i, "ssm_beta.weight"), s.E, s.Hv);
-            mat(blk(i, "ssm_alpha.weight"), s.E, s.Hv);
-            vec(blk(i, "ssm_conv1d.weight"), {s.K, conv_dim});
-            vec(blk(i, "ssm_dt.bias"), {s.Hv});
-            vec(blk(i, "ssm_a"), {s.Hv});
-            vec(blk(i, "ssm_norm.weight"), {s.dv});
-            mat(blk(i, "ssm_out.weight"), s.Hv * s.dv, s.E);
-        }
-        mat(blk(i, "ffn_gate.weight"), s.E, s.ff);
-        mat(blk(i, "ffn_up.weight"), s.E, s.ff);
-        mat(blk(i, "ffn_down.weight"), s.ff, s.E);
-        if (i >= s.L) {
-            mat(blk(i, "nextn.eh_proj.weight"), 2 * s.E, s.E);
-            vec(blk(i, "nextn.enorm.weight"), {s.E});
-            vec(blk(i, "nextn.hnorm.weight"), {s.E});
-        }
-    }
-    return ts;
-}
-
-std::vector<std::byte> write(const Kvs& kvs, const Tensors& ts) {
-    GgufWriter w;
-    for (const auto& [k, v] : kvs) w.add(k, v);
-    for (const auto& [name, t] : ts) w.add_raw_tensor(name, static_cast<uint32_t>(t.type), t.ne, t.data);
-    return w.bytes();
-}
-
-void set_kv(Kvs& kvs, const std::string& key, GgufEncoded v) {
-    for (auto& [k, val] : kvs) {
-        if (k == key) {
-            val = std::move(v);
-            return;
-        }
-    }
-    kvs.emplace_back(key, std::move(v));
-}
-
-void erase_kv(Kvs& kvs, const std::string& key) {
-    std::erase_if(kvs, [&](const auto& kv) { return kv.first == key; });
-}
-
-Tensor& find(Tensors& ts, const std::string& name) {
-    for (auto& [n, t] : ts) {
-        if (n == name) return t;
-    }
-    FAIL("test bug: no tensor " << name);
-    throw;
-}
-
-/// The error load_qwen35 raises for this file (fails the test if it loads).
-std::string load_error(const Kvs& kvs, const Tensors& ts) {
-    try {
-        const GgufFile f = GgufFile::from_buffer(write(kvs, ts));
-        (void)gdn::io::load_qwen35(f);
-    } catch (const gdn::Error& e) {
-        return e.what();
-    }
-    FAIL("loaded without a gdn::Error");
-    return {};
-}
-
-void require_parts(const std::string& msg, const std::vector<std::string>& parts) {
-    INFO("message: " << msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-}
-
-/// Every view of `w` must point at the bytes written under its name.
-void check_views(const gdn::ModelWeights& w, const GgufFile& f, const Tensors& ts) {
-    std::map<std::string, const Tensor*> by_name;
-    for (const auto& [n, t] : ts) by_name[n] = &t;
-    size_t n_checked = 0;
-    auto check = [&](const gdn::TensorView& v) {
-        INFO(v.name);
-        REQUIRE(by_name.count(v.name) == 1);
-        const Tensor& t = *by_name[v.name];
-        CHECK(v.type == t.type);
-        CHECK(v.data == f.tensor(v.name).data);
-        REQUIRE(static_cast<size_t>(v.bytes()) == t.data.size());
-        CHECK(std::memcmp(v.data, t.data.data(), t.data.size()) == 0);
-        ++n_checked;
-    };
-    check(w.tok_embd);
-    check(w.output_norm);
-    check(w.output);
-    for (const auto& L : w.layers) {
-        check(L.attn_norm);
-        check(L.post_attn_norm);
-        if (L.is_attention) {
-            for (const auto* v : {&L.attn.q, &L.attn.k, &L.attn.v, &L.attn.q_norm, &L.attn.k_norm, &L.attn.out}) check(*v);
-            CHECK(L.deltanet.qkv.empty());
-        } else {
-            const auto& D = L.deltanet;
-            for (const auto* v : {&D.qkv, &D.z, &D.beta, &D.alpha, &D.conv, &D.dt_bias, &D.ssm_a, &D.ssm_norm, &D.out}) check(*v);
-            CHECK(L.attn.q.empty());
-        }
-        check(L.mlp.gate);
-        check(L.mlp.up);
-        check(L.mlp.down);
-    }
-    WARN("views checked against written bytes: " << n_checked);
-}
-
-}  // namespace
+using namespace gdn::test::qwen35;
 
 TEST_CASE("qwen35 loader: config and views of a tiny tied model", "[io][qwen35]") {
     std::mt19937_64 rng(2024);
@@ -237,10 +56,12 @@ TEST_CASE("qwen35 loader: config and views of a tiny tied model", "[io][qwen35]"
     for (size_t i = 0; i < 6; ++i) CHECK(w.layers[i].is_attention == want_attn[i]);
     CHECK(w.output.data == w.tok_embd.data);
     CHECK(w.storage == f.storage());
-    check_views(w, f, ts);
+    CHECK(c.n_mtp == 0);
+    CHECK(w.mtp.empty());
+    CHECK(check_views(w, f, ts) == ts.size());  // every tensor of the file has its view
 }
 
-TEST_CASE("qwen35 loader: untied head, MTP block ignored, loaded from a mapped file", "[io][qwen35]") {
+TEST_CASE("qwen35 loader: untied head, MTP block kept, loaded from a mapped file", "[io][qwen35]") {
     std::mt19937_64 rng(77);
     Tiny s;
     s.tied = false;
@@ -257,6 +78,7 @@ TEST_CASE("qwen35 loader: untied head, MTP block ignored, loaded from a mapped f
     }
     const gdn::ModelWeights w = gdn::io::load_qwen35(path.str());  // GgufFile is gone after this
     CHECK(w.config.n_layer == 4);
+    CHECK(w.config.n_mtp == 1);
     CHECK_FALSE(w.config.tied_embeddings);
     REQUIRE(w.storage != nullptr);
     CHECK(w.output.name == "output.weight");
@@ -267,7 +89,11 @@ TEST_CASE("qwen35 loader: untied head, MTP block ignored, loaded from a mapped f
     const GgufFile f = GgufFile::open(path.str());  // a second mapping, to compare bytes
     std::map<std::string, const Tensor*> by_name;
     for (const auto& [n, t] : ts) by_name[n] = &t;
-    for (const auto* v : {&w.tok_embd, &w.output, &w.layers[3].attn.q, &w.layers[0].deltanet.qkv, &w.layers[2].mlp.down}) {
+    REQUIRE(w.mtp.size() == 1);
+    CHECK(w.mtp[0].eh_proj.name == "blk.4.nextn.eh_proj.weight");
+    CHECK(w.mtp[0].layer.attn.q.name == "blk.4.attn_q.weight");
+    for (const auto* v : {&w.tok_embd, &w.output, &w.layers[3].attn.q, &w.layers[0].deltanet.qkv, &w.layers[2].mlp.down,
+                          &w.mtp[0].eh_proj, &w.mtp[0].hnorm, &w.mtp[0].layer.mlp.down}) {
         INFO(v->name);
         CHECK(std::memcmp(v->data, by_name.at(v->name)->data.data(), by_name.at(v->name)->data.size()) == 0);
     }
@@ -334,16 +160,54 @@ TEST_CASE("qwen35 loader: missing, misshapen and mistyped tensors are named", "[
         GgufWriter w;
         for (const auto& [k, v] : kvs) w.add(k, v);
         for (const auto& [name, t] : ts) {
-            const uint32_t id = name == "blk.4.ffn_up.weight" ? 13u : static_cast<uint32_t>(t.type);  // q5_k
+            const uint32_t id = name == "blk.4.ffn_up.weight" ? 15u : static_cast<uint32_t>(t.type);  // q8_k
             std::vector<int64_t> ne = t.ne;
-            if (id == 13u) ne = {256, 1};
-            w.add_raw_tensor(name, id, ne, id == 13u ? std::vector<std::byte>(176) : t.data);
+            if (id == 15u) ne = {256, 1};
+            w.add_raw_tensor(name, id, ne, id == 15u ? std::vector<std::byte>(292) : t.data);
         }
         try {
             (void)GgufFile::from_buffer(w.bytes());
             FAIL("parsed");
         } catch (const gdn::Error& e) {
-            require_parts(e.what(), {"'blk.4.ffn_up.weight'", "ggml type q5_k", "type id 13"});
+            require_parts(e.what(), {"'blk.4.ffn_up.weight'", "ggml type q8_k", "type id 15"});
+        }
+    }
+}
+
+TEST_CASE("qwen35 loader: a tensor of a type gdn does not read names the tensor, the type and the file", "[io][qwen35]") {
+    std::mt19937_64 rng(19);
+    const Tiny s;
+    const Tensors good = tiny_tensors(s, rng);
+    struct Unread {
+        uint32_t id;
+        const char* name;
+        size_t block_bytes;  // of one block of 256 (ggml's type size)
+    };
+    for (const Unread& u : {Unread{19, "iq1_s", 50}, Unread{34, "tq1_0", 54}}) {
+        INFO("ggml type " << u.name);
+        gdn::test::TempPath path("unread_type.gguf");
+        GgufWriter w = writer(tiny_kvs(s), {});
+        for (const auto& [name, t] : good) {
+            if (name == "blk.4.ffn_up.weight") {
+                w.add_raw_tensor(name, u.id, {256, 1}, std::vector<std::byte>(u.block_bytes));
+            } else {
+                w.add_raw_tensor(name, static_cast<uint32_t>(t.type), t.ne, t.data);
+            }
+        }
+        w.write(path.str());
+        const std::vector<std::string> parts = {"'blk.4.ffn_up.weight'", std::string("ggml type ") + u.name,
+                                                "type id " + std::to_string(u.id), "'" + path.str() + "'"};
+        try {
+            (void)GgufFile::open(path.str());
+            FAIL("GgufFile::open accepted ggml type " << u.name);
+        } catch (const gdn::Error& e) {
+            require_parts(e.what(), parts);
+        }
+        try {
+            (void)gdn::io::load_qwen35(path.str());
+            FAIL("load_qwen35 accepted ggml type " << u.name);
+        } catch (const gdn::Error& e) {
+            require_parts(e.what(), parts);
         }
     }
 }

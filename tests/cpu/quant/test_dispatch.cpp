@@ -49,8 +49,7 @@ std::vector<std::byte> random_row_bytes(DType t, int64_t n, std::mt19937& rng) {
             case DType::q8_0: case DType::q4_0: put(base); break;
             case DType::q4_k: put(base); put(base + 2); break;
             case DType::q6_k: put(base + 208); break;
-            case DType::iq2_xxs: case DType::iq2_xs: case DType::iq3_xxs: case DType::iq4_nl:
-            case DType::iq3_s: case DType::iq2_s: case DType::iq4_xs: put(base); break;
+            default: break;  // kAll lists the formats this test fills
         }
     }
     return row;
@@ -93,7 +92,7 @@ TEST_CASE("every supported ggml id maps to its format tag", "[quant][dispatch]")
 }
 
 TEST_CASE("unsupported ids and types raise gdn::Error naming the id", "[quant][dispatch]") {
-    for (uint32_t id : {3u, 6u, 7u, 10u, 19u, 39u, 1000u}) {
+    for (uint32_t id : {4u, 5u, 31u, 33u, 36u, 1000u}) {  // ids ggml retired, and one past its list
         const std::string msg = thrown_message([&] { (void)gdn::dtype_from_id(id, "tensor 'x.weight'"); });
         INFO(msg);
         CHECK(msg.find("unsupported ggml type id " + std::to_string(id)) != std::string::npos);

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "gdn/quant/dispatch.hpp"
-#include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 
 using gdn::DType;
 

@@ -17,7 +17,7 @@
 #include "gdn/core/dtype.hpp"
 #include "gdn/core/tensor.hpp"
 #include "gdn/core/weights.hpp"
-#include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantizers.hpp"
 
 namespace gdn::test {
 

@@ -114,6 +114,9 @@ struct FormatBase {
     /// overwrite them to make random bytes decode to finite values. A format declares its own.
     static constexpr std::array<int, 0> f16_fields{};
     static constexpr std::array<int, 0> e8m0_fields{};
+    /// Whether decode8 can give min != 0; a format whose min is always 0 says false, and the
+    /// kernels then skip the sums of x that the min needs.
+    static constexpr bool has_min = true;
     static_assert(sizeof(Block) == dtype_traits(Type).block_bytes, "block struct size differs from ggml's type_size");
     static_assert(unit_elems % 8 == 0, "a unit is whole 8-element runs");
 

@@ -8,6 +8,7 @@
 namespace gdn {
 
 struct bf16 : quant::FormatBase<bf16, uint16_t, DType::bf16> {
+    static constexpr bool has_min = false;
     GDN_HOST_DEVICE static void dequantize_block(const uint16_t& b, float* out) { out[0] = quant::bf16_to_f32(b); }
     GDN_HOST_DEVICE static float dot_block(const uint16_t& b, const float* x) { return quant::bf16_to_f32(b) * x[0]; }
     /// The 8 bf16 at u (16-aligned).

@@ -8,6 +8,7 @@
 namespace gdn {
 
 struct f16 : quant::FormatBase<f16, uint16_t, DType::f16> {
+    static constexpr bool has_min = false;
     GDN_HOST_DEVICE static void dequantize_block(const uint16_t& b, float* out) { out[0] = quant::f16_to_f32(b); }
     GDN_HOST_DEVICE static float dot_block(const uint16_t& b, const float* x) { return quant::f16_to_f32(b) * x[0]; }
     /// The 8 halves at u (16-aligned).

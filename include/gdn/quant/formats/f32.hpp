@@ -8,6 +8,7 @@
 namespace gdn {
 
 struct f32 : quant::FormatBase<f32, float, DType::f32> {
+    static constexpr bool has_min = false;
     GDN_HOST_DEVICE static void dequantize_block(const float& b, float* out) { out[0] = b; }
     GDN_HOST_DEVICE static float dot_block(const float& b, const float* x) { return b * x[0]; }
     /// Elements 8r.. of the 8 floats at u (16-aligned on the device: two 16-byte loads).

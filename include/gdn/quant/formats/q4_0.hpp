@@ -15,6 +15,7 @@ struct BlockQ4_0 {
 }  // namespace quant
 
 struct q4_0 : quant::BlockFormatBase<q4_0, quant::BlockQ4_0, DType::q4_0> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     /// Run r: nibbles of qs[8(r%2) ..], low for r < 2 (2-aligned block).
     GDN_HOST_DEVICE static void decode8(const uint8_t* u, int r, float (&q)[8], float& scale, float& min) {

@@ -28,6 +28,7 @@ GDN_HOST_DEVICE GDN_FORCEINLINE int q6_k_quant(const BlockQ6K& b, int j) {
 }  // namespace quant
 
 struct q6_k : quant::BlockFormatBase<q6_k, quant::BlockQ6K, DType::q6_k> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{208};
     /// Run r: half h = r / 16, quarter k = (r % 16) / 4, l0 = 8(r % 4): columns 128h + 32k + l0 ..
     /// (2-aligned block).

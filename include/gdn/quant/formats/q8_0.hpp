@@ -14,6 +14,7 @@ struct BlockQ8_0 {
 }  // namespace quant
 
 struct q8_0 : quant::BlockFormatBase<q8_0, quant::BlockQ8_0, DType::q8_0> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     /// Run r: qs[8r .. 8r+7] (2-aligned block).
     GDN_HOST_DEVICE static void decode8(const uint8_t* u, int r, float (&q)[8], float& scale, float& min) {
