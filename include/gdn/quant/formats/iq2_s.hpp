@@ -26,6 +26,7 @@ GDN_HOST_DEVICE GDN_FORCEINLINE uint32_t iq2_s_index(const uint8_t* u, int r) {
 }  // namespace quant
 
 struct iq2_s : quant::BlockFormatBase<iq2_s, quant::BlockIQ2S, DType::iq2_s> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     static constexpr int mma_group = 16;
     /// Run r: grid index iq2_s_index(u, r), signs[r], scale nibble (r/2)%2 of scales[r/4].

@@ -19,6 +19,7 @@ struct BlockIQ2XS {
 }  // namespace quant
 
 struct iq2_xs : quant::BlockFormatBase<iq2_xs, quant::BlockIQ2XS, DType::iq2_xs> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     static constexpr int mma_group = 16;
     /// Run r: qs[r], scale nibble (r/2)%2 of scales[r/4] (2-aligned block).

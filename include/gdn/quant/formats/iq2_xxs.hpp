@@ -19,6 +19,7 @@ struct BlockIQ2XXS {
 }  // namespace quant
 
 struct iq2_xxs : quant::BlockFormatBase<iq2_xxs, quant::BlockIQ2XXS, DType::iq2_xxs> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     static constexpr int mma_group = 32;
     /// Run r: sub-block r / 4, run l = r % 4 of it (2-aligned block).

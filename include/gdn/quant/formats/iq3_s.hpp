@@ -33,6 +33,7 @@ GDN_HOST_DEVICE GDN_FORCEINLINE float iq3_s_scale(const uint8_t* u, int s) {
 }  // namespace quant
 
 struct iq3_s : quant::BlockFormatBase<iq3_s, quant::BlockIQ3S, DType::iq3_s> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     static constexpr int mma_group = 32;
     /// Run r: entries 2r, 2r+1, signs[r], scale of sub-block r / 4 (2-aligned block).

@@ -24,6 +24,7 @@ GDN_HOST_DEVICE GDN_FORCEINLINE float iq3_xxs_scale(float d, uint32_t ls) {
 }  // namespace quant
 
 struct iq3_xxs : quant::BlockFormatBase<iq3_xxs, quant::BlockIQ3XXS, DType::iq3_xxs> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     static constexpr int mma_group = 32;
     /// Run r: grid entries qs[2r], qs[2r+1], word w of sub-block r / 4 (2-aligned block).

@@ -17,6 +17,7 @@ struct BlockIQ4NL {
 }  // namespace quant
 
 struct iq4_nl : quant::BlockFormatBase<iq4_nl, quant::BlockIQ4NL, DType::iq4_nl> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     static constexpr int mma_group = 32;
     /// Run r: nibbles of qs[8(r%2) ..], low for r < 2 (2-aligned block).

@@ -28,6 +28,7 @@ GDN_HOST_DEVICE GDN_FORCEINLINE float iq4_xs_scale(const uint8_t* u, int s) {
 }  // namespace quant
 
 struct iq4_xs : quant::BlockFormatBase<iq4_xs, quant::BlockIQ4XS, DType::iq4_xs> {
+    static constexpr bool has_min = false;
     static constexpr std::array<int, 1> f16_fields{0};
     static constexpr int mma_group = 32;
     /// Run r: sub-block s = r / 4, nibbles of qs[16s + 8(r%2) ..], low for r%4 < 2 (8-aligned block).
