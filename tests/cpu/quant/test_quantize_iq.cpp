@@ -1,23 +1,19 @@
 // The i-quants beyond their decoders (those are checked against gguf in test_vectors.cpp):
 // the iq4_nl / iq4_xs quantisers (round trips within bounds derived from the table, every value
-// at its nearest entry, zero and exactly representable rows), the tensor-core loader mma_frag
-// of every format that has one against decode8 on the test vectors, and the device algorithm
-// of the iq4 table lookup run on the host through a model of PTX prmt.
+// at its nearest entry, zero and exactly representable rows), the simple codebook quantiser of
+// the iq2 / iq3 formats, the sign helpers, and the device algorithm of the iq4 table lookup run
+// on the host through a model of PTX prmt. (mma_frag against decode8, for every format with a
+// tensor-core loader: test_quantize_k.cpp.)
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
-#include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -116,35 +112,6 @@ void require_nearest_entries(DType t, const std::vector<float>& x, const std::ve
             REQUIRE(got <= best + 1e-6 * 127 * std::fabs(s));
         }
     }
-}
-
-// ---- the formats with a tensor-core loader ----------------------------------------------
-
-template <class F>
-concept HasMmaFrag = requires(const uint8_t* u, uint32_t& w, float& s) {
-    { F::mma_group } -> std::convertible_to<int>;
-    F::mma_frag(u, 0, 0, w, w, s, s);
-};
-
-template <class Tuple>
-struct mma_formats_of;
-template <>
-struct mma_formats_of<std::tuple<>> {
-    using type = std::tuple<>;
-};
-template <class First, class... Rest>
-struct mma_formats_of<std::tuple<First, Rest...>> {
-    using rest = typename mma_formats_of<std::tuple<Rest...>>::type;
-    using type = std::conditional_t<HasMmaFrag<First>,
-                                    decltype(std::tuple_cat(std::declval<std::tuple<First>>(), std::declval<rest>())),
-                                    rest>;
-};
-using mma_formats = typename mma_formats_of<gdn::all_formats>::type;
-
-std::vector<char> read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    REQUIRE(f.good());
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
 /// PTX prmt in its generic mode, restated from the PTX ISA: byte k of the result is byte
@@ -320,45 +287,6 @@ TEST_CASE("i-quant quantisers: row sizes and the quantize_row dispatch", "[quant
             CHECK(msg.find(std::string(gdn::dtype_name(t))) != std::string::npos);
         }
     }
-}
-
-TEMPLATE_LIST_TEST_CASE("mma_frag gives decode8's quants and scales for every group, thread and block",
-                        "[quant][mma][iq]", mma_formats) {
-    using F = TestType;
-    static_assert(F::mma_group == 16 || F::mma_group == 32, "base.hpp: a group is 16 or 32 columns");
-    static_assert(F::unit_elems % F::mma_group == 0, "a unit holds whole groups");
-    const std::string name(gdn::dtype_name(F::dtype));
-    const std::vector<char> raw = read_all(std::string(GDN_TEST_DATA_DIR) + "/quant/" + name + ".blocks");
-    REQUIRE(raw.size() % F::unit_bytes == 0);
-    const int64_t units = static_cast<int64_t>(raw.size()) / F::unit_bytes;
-    int64_t checked = 0;
-    for (int64_t un = 0; un < units; ++un) {
-        const auto* u = reinterpret_cast<const uint8_t*>(raw.data()) + un * F::unit_bytes;
-        float q[F::runs][8], scale[F::runs], min[F::runs];
-        for (int r = 0; r < F::runs; ++r) F::decode8(u, r, q[r], scale[r], min[r]);
-        for (int grp = 0; grp < F::unit_elems / F::mma_group; ++grp) {
-            for (int t = 0; t < 4; ++t) {
-                uint32_t lo = 0, hi = 0;
-                float s = 0.f, m = 0.f;
-                F::mma_frag(u, grp, t, lo, hi, s, m);
-                for (int half = 0; half < F::mma_group / 16; ++half) {
-                    for (int i = 0; i < 4; ++i) {
-                        const int col = grp * F::mma_group + 16 * half + 4 * t + i;
-                        const int r = col / 8, j = col % 8;
-                        const auto got = static_cast<int8_t>(((half ? hi : lo) >> (8 * i)) & 0xffu);
-                        INFO(name << " unit " << un << " group " << grp << " t " << t << " column " << col);
-                        REQUIRE(static_cast<float>(got) == q[r][j]);
-                        REQUIRE(s == scale[r]);
-                        REQUIRE(m == min[r]);
-                        ++checked;
-                    }
-                }
-            }
-        }
-    }
-    std::printf("%-8s mma_frag (group %d) = decode8 on %lld columns of %lld units\n", name.c_str(), F::mma_group,
-                static_cast<long long>(checked), static_cast<long long>(units));
-    CHECK(checked == units * F::unit_elems);
 }
 
 TEST_CASE("the device algorithm of the iq4 table lookup, run through a model of PTX prmt", "[quant][iq]") {
