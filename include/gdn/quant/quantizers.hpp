@@ -10,6 +10,13 @@
 #include "gdn/core/dtype.hpp"
 #include "gdn/core/error.hpp"
 #include "gdn/quant/quantize.hpp"
+#include "gdn/quant/quantize/iq2_s.hpp"
+#include "gdn/quant/quantize/iq2_xs.hpp"
+#include "gdn/quant/quantize/iq2_xxs.hpp"
+#include "gdn/quant/quantize/iq3_s.hpp"
+#include "gdn/quant/quantize/iq3_xxs.hpp"
+#include "gdn/quant/quantize/iq4_nl.hpp"
+#include "gdn/quant/quantize/iq4_xs.hpp"
 #include "gdn/quant/quantize/mxfp4.hpp"
 #include "gdn/quant/quantize/q2_k.hpp"
 #include "gdn/quant/quantize/q3_k.hpp"
@@ -19,7 +26,8 @@
 #include "gdn/quant/quantize/q5_k.hpp"
 
 /// The formats of gdn/quant/quantize/<name>.hpp, whose entry is quantize_row_<name>.
-#define GDN_FOR_EACH_EXTRA_QUANTIZER(X) X(q4_1) X(q5_0) X(q5_1) X(q2_k) X(q3_k) X(q5_k) X(mxfp4)
+#define GDN_FOR_EACH_EXTRA_QUANTIZER(X) X(q4_1) X(q5_0) X(q5_1) X(q2_k) X(q3_k) X(q5_k) X(mxfp4) \
+    X(iq2_xxs) X(iq2_xs) X(iq3_xxs) X(iq4_nl) X(iq3_s) X(iq2_s) X(iq4_xs)
 
 namespace gdn::quant {
 
