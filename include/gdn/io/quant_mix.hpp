@@ -129,15 +129,15 @@ inline constexpr std::array<LlamaFtypeInfo, 22> llama_ftypes{{
      "iq3_s; q4_k attn_qkv, attn_v, attn_output, ffn_down of the first n/8 layers; q6_k output"},
     {LlamaFtype::q3_k_s, "q3_k_s", ggml_types::q3_k, "q3_k; q6_k output"},
     {LlamaFtype::q3_k_m, "q3_k_m", ggml_types::q3_k,
-     "q3_k; q4_k attn_output and (q5_k for the first 2) attn_qkv / attn_v; q4_k ffn_down (q5_k for the "
-     "first n/16 layers); q6_k output"},
+     "q3_k; q4_k attn_output, attn_qkv / attn_v (q5_k in layers 0 and 1), ffn_down (q5_k in the first "
+     "n/16 layers); q6_k output"},
     {LlamaFtype::q3_k_l, "q3_k_l", ggml_types::q3_k, "q3_k; q5_k attn_qkv, attn_v, attn_output, ffn_down; q6_k output"},
     {LlamaFtype::iq4_nl, "iq4_nl", ggml_types::iq4_nl,
      "iq4_nl; q5_k attn_qkv, attn_v (n_head >= 4 n_head_kv) and ffn_down of the first n/8 layers; q6_k output"},
     {LlamaFtype::iq4_xs, "iq4_xs", ggml_types::iq4_xs,
      "iq4_xs; q5_k attn_qkv, attn_v (n_head >= 4 n_head_kv) and ffn_down of the first n/8 layers; q6_k output"},
     {LlamaFtype::q4_k_s, "q4_k_s", ggml_types::q4_k,
-     "q4_k; q5_k the first 4 attn_qkv / attn_v and ffn_down of the first n/8 layers; q6_k output"},
+     "q4_k; q5_k attn_qkv / attn_v of layers 0-3 and ffn_down of the first n/8 layers; q6_k output"},
     {LlamaFtype::q4_k_m, "q4_k_m", ggml_types::q4_k,
      "q4_k; q6_k attn_qkv / attn_v and ffn_down of the use_more_bits layers, and output"},
     {LlamaFtype::q5_k_s, "q5_k_s", ggml_types::q5_k, "q5_k; q6_k output"},
