@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Every llama-quantize mix gdn-random-gguf writes (its --list-types) decodes on the CPU reference
-# to the logits of the same file dequantised to f32: for each mix, a Qwen3.5 of 8 layers with
+# to the logits of the same file dequantised to f32. For each mix: a Qwen3.5 of 8 layers with
 # 0.8B's real heads (8 query heads over 2 KV heads of 256, 16 DeltaNet key / value heads of 128;
-# n_head / n_head_kv = 4 as in every Qwen3.5, so the mixes' attn_v rules are the real models')
-# but 256 wide with a 512-wide MLP (multiples of 256, so the K-quants apply to every matrix),
-# and the real vocabulary, tied; gdn-dequantize-gguf rewrites it with every tensor in f32
-# (gdn::dequantize_row); gdn-logits --backend cpu runs both on "Hello", ",", " world"; the
-# rel L2 of each position's logits must be <= 1e-4 (gdn-compare-logits). What is compared is the
-# decoders' handling of each stored type against plain f32 math on the same values; the
-# quantisers' and decoders' bytes are checked against llama.cpp's elsewhere (tests/cpu/quant).
-# A mix that needs a type without a quantiser yet is skipped with a line naming it, and runs
-# here as soon as that quantiser lands.
+# n_head / n_head_kv = 4, >= 4 as in every Qwen3.5, so the attn_v rules are the real models')
+# but 256 wide with a 512-wide MLP (multiples of 256: the K-quants apply to every matrix) and
+# the real vocabulary, tied; gdn-dequantize-gguf rewrites it with every tensor in f32
+# (gdn::dequantize_row; the copy of the f32 mix must be its bytes); gdn-logits --backend cpu
+# runs both on "Hello", ",", " world"; each position's logits must agree to rel L2 <= 1e-4
+# (gdn-compare-logits). What is compared is the decoder's handling of each stored type against
+# plain f32 math on the same values; the formats' bytes are checked against llama.cpp's in
+# tests/cpu/quant. A mix that needs a type without a quantiser yet is skipped with a line
+# naming the type and tensor, and runs here as soon as that quantiser lands.
 # usage: quant_mix.sh GDN_RANDOM_GGUF GDN_DEQUANTIZE_GGUF GDN_LOGITS GDN_COMPARE_LOGITS
 set -euo pipefail
 gen="${1:?usage: quant_mix.sh GDN_RANDOM_GGUF GDN_DEQUANTIZE_GGUF GDN_LOGITS GDN_COMPARE_LOGITS}"
@@ -40,6 +40,8 @@ for type in $("$gen" --list-types); do
     fi
     mix=$(sed -n 's/^gdn-random-gguf: matrices: //p' "$dir/gen.txt")
     "$dequantize" "$dir/mix.gguf" "$dir/f32.gguf" 2> "$dir/deq.txt" || { cat "$dir/deq.txt" >&2; fail "$type: gdn-dequantize-gguf failed"; }
+    # nothing to dequantise in an all-f32 file: the copy is its bytes (metadata, infos, layout kept)
+    if [ "$type" = f32 ]; then cmp -s "$dir/mix.gguf" "$dir/f32.gguf" || fail "f32: the f32 copy differs from the file"; fi
     "$logits" "$dir/mix.gguf" --tokens "$tokens" --out "$dir/mix.f32" --backend cpu 2> "$dir/log.txt" ||
         { cat "$dir/log.txt" >&2; fail "$type: gdn-logits on the mix failed"; }
     "$logits" "$dir/f32.gguf" --tokens "$tokens" --out "$dir/f32.f32" --backend cpu 2> "$dir/log.txt" ||
