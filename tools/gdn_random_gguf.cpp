@@ -1,7 +1,7 @@
 // gdn-random-gguf: a full-size Qwen3.5 GGUF with random weights and Qwen3.5's real
 // vocabulary, laid out as llama.cpp's converter writes a `qwen35` file (docs/GGUF_QWEN35.md):
 // the same metadata keys and types, tensor names and shapes, f32 norms / conv / ssm_a /
-// dt_bias, matrices in the chosen type, tensors at 32-byte aligned offsets (general.alignment
+// dt_bias, matrices in the types of the chosen mix, tensors at 32-byte aligned offsets (general.alignment
 // unrecorded, as the converter leaves it). For decode speed and load tests of real shapes
 // without downloading a model; the text it makes gdn-generate print is noise.
 //
@@ -24,7 +24,7 @@
 // --imatrix as llama-quantize's), and general.file_type is that llama_ftype. A mix that needs
 // a type gdn cannot quantise yet (gdn::quant::has_quantizer) is refused before anything is
 // written, naming the type and the first tensor that needs it, so each mix works once its
-// formats' quantisers land.
+// formats' quantisers land (tests/tools/quant_mix.sh runs each against its f32 copy).
 //
 // Values (the scale rules of include/gdn/schedule/random_weights.cuh, so a forward pass of
 // any depth stays finite): every matrix element uniform with std 1/sqrt(cols), so W x of an
