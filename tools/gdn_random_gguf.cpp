@@ -1,11 +1,12 @@
 // gdn-random-gguf: a full-size Qwen3.5 GGUF with random weights and Qwen3.5's real
 // vocabulary, laid out as llama.cpp's converter writes a `qwen35` file (docs/GGUF_QWEN35.md):
 // the same metadata keys and types, tensor names and shapes, f32 norms / conv / ssm_a /
-// dt_bias, matrices in the chosen type, tensors at 32-byte aligned offsets (general.alignment
+// dt_bias, matrices in the types of the chosen mix, tensors at 32-byte aligned offsets (general.alignment
 // unrecorded, as the converter leaves it). For decode speed and load tests of real shapes
 // without downloading a model; the text it makes gdn-generate print is noise.
 //
-//   gdn-random-gguf --shape 0.8B --type q8_0 -o model.gguf [--seed N] [--layers N] [--mtp N]
+//   gdn-random-gguf --shape 0.8B --type q4_k_m -o model.gguf [--pure] [--imatrix] [--seed N]
+//                   [--layers N] [--embd N] [--ff N] [--mtp N]
 //
 // --mtp N appends N MTP (NextN) blocks after the trunk as llama.cpp's converter writes
 // Qwen3.5's mtp.* tensors (conversion/qwen.py, _Qwen35MtpMixin): blk.{n_layer + j} holds a
@@ -16,18 +17,20 @@
 // llama.cpp's qwen35 loader requires (Qwen3.5 checkpoints have N = 1). The MTP tensors come
 // after all trunk tensors, so the trunk's bytes are those of the same seed without --mtp.
 //
-// --type q4_k_m writes the type mix of llama.cpp's Q4_K_M (`llama-quantize ... Q4_K_M`, no
-// imatrix): q4_k matrices, q6_k for the output (or tied embedding) matrix and for attn_v /
-// attn_qkv and ffn_down of the "use_more_bits" layers (see q4_k_m_type). A matrix whose row is
-// not a multiple of 256 falls back as llama.cpp's tensor_type_fallback does, except that
-// q4_k's fallback q5_0 is not a gdn type, so it gets q8_0 (no Qwen3.5 shape has such a row:
-// n_embd, n_ff, Hv * 128 and H * 256 are all multiples of 256 in gdn/core/shapes.hpp).
+// --type names a llama-quantize file type (Q4_K_M, Q5_0, IQ4_XS, ...; F16 / BF16 / F32 as the
+// converter's outtype) and the file gets the type mix `llama-quantize IN OUT <type>` gives a
+// Qwen3.5 file: every tensor's type comes from gdn/io/quant_mix.hpp (llama.cpp's
+// llama_tensor_get_type rules, its use_more_bits layers and row-width fallback; --pure and
+// --imatrix as llama-quantize's), and general.file_type is that llama_ftype. A mix that needs
+// a type gdn cannot quantise yet (gdn::quant::has_quantizer) is refused before anything is
+// written, naming the type and the first tensor that needs it, so each mix works once its
+// formats' quantisers land (tests/tools/quant_mix.sh runs each against its f32 copy).
 //
 // Values (the scale rules of include/gdn/schedule/random_weights.cuh, so a forward pass of
 // any depth stays finite): every matrix element uniform with std 1/sqrt(cols), so W x of an
 // RMS-normalised x has unit scale; norm weights 1 +- 0.1 (the GGUF stores 1 + w); ssm_norm
 // 1 +- 0.1; conv taps in [-0.5, 0.5); dt_bias in [0.5, 1.5); ssm_a = -exp(A_log) in [-8, -1].
-// Matrices are quantised by gdn/quant/quantize.hpp (q4_k / q6_k: ggml's method, not its exact
+// Matrices are quantised by gdn/quant/quantize.hpp (the K-quants: ggml's method, not its exact
 // bytes).
 //
 // Tensors are generated and written in file order, a slice of rows at a time: worker threads
@@ -63,6 +66,7 @@
 #include "gdn/core/shapes.hpp"
 #include "gdn/io/gguf.hpp"
 #include "gdn/io/gguf_writer.hpp"
+#include "gdn/io/quant_mix.hpp"
 #include "gdn/io/qwen35.hpp"
 #include "gdn/io/tokenizer.hpp"
 #include "gdn/quant/quantizers.hpp"
@@ -83,52 +87,84 @@ using gdn::io::GgufEncoded;
 using gdn::io::gguf_encode;
 using gdn::io::gguf_encode_array;
 
-constexpr const char* k_usage =
-    "usage: gdn-random-gguf --shape NAME -o OUT.gguf [--type T] [--seed N] [--layers N]\n"
-    "                       [--mtp N] [--vocab FILE] [--threads N]\n"
-    "  --shape     0.8B, 2B, 4B, 9B, 27B (Qwen3.5, gdn/core/shapes.hpp) or tiny (256 wide, 4 layers,\n"
-    "              for tests)\n"
-    "  -o          output GGUF (written as OUT.part, renamed when complete)\n"
-    "  --type      type of every matrix: f32, f16, bf16, q8_0 (default), q4_0, q4_k, q6_k; or q4_k_m:\n"
-    "              llama.cpp's Q4_K_M mix (q4_k, with q6_k for the output / tied embedding matrix and\n"
-    "              for attn_v, attn_qkv and ffn_down of llama.cpp's use_more_bits layers). A K-quant\n"
-    "              matrix whose row is not a multiple of 256 gets q8_0 (llama.cpp: q5_0 for q4_k,\n"
-    "              which gdn does not have; q8_0 for q6_k); no Qwen3.5 shape has one\n"
-    "  --seed      random seed (default 0); same seed, same bytes\n"
-    "  --layers    layers to write instead of the shape's (attention every 4th)\n"
-    "  --mtp       MTP (NextN) blocks to append after the trunk, as llama.cpp's converter writes\n"
-    "              Qwen3.5's (default 0; the real models have 1); not with --type q4_k_m\n"
-    "  --vocab     Qwen3.5 vocabulary in gdn's .vocab form (default: tests/data/tokenizer/qwen35.vocab,\n"
-    "              also found through $GDN_TOKENIZER_DATA or $GDN_TEST_DATA_DIR/tokenizer)\n"
-    "  --threads   generator threads (default: all cores)\n";
+/// --help: the options, then every --type with its mix (from gdn/io/quant_mix.hpp).
+std::string usage() {
+    std::string u =
+        "usage: gdn-random-gguf --shape NAME -o OUT.gguf [--type T] [--pure] [--imatrix] [--seed N]\n"
+        "                       [--layers N] [--embd N] [--ff N] [--mtp N] [--vocab FILE] [--threads N]\n"
+        "       gdn-random-gguf --list-types\n"
+        "  --shape     0.8B, 2B, 4B, 9B, 27B (Qwen3.5, gdn/core/shapes.hpp) or tiny (256 wide, 4 layers,\n"
+        "              2 heads over 1 KV head, for tests)\n"
+        "  -o          output GGUF (written as OUT.part, renamed when complete)\n"
+        "  --type      a llama-quantize file type (default q8_0; any case; q3_k, q4_k, q5_k mean their _m):\n"
+        "              the tensors get the types `llama-quantize IN OUT TYPE` gives a Qwen3.5 file (below;\n"
+        "              output = output.weight, or token_embd.weight when tied; n: block_count; norms,\n"
+        "              ssm_a, ssm_dt.bias, ssm_conv1d stay f32). A row the type's block does not divide\n"
+        "              falls back as llama.cpp's (q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0, ...). A mix\n"
+        "              that needs a type gdn has no quantiser for yet is refused, naming it\n"
+        "  --pure      every quantised tensor the file type's base type (llama-quantize --pure)\n"
+        "  --imatrix   choose the types llama-quantize chooses when given an importance matrix (only\n"
+        "              Q4_0, Q5_0, IQ4_NL, IQ4_XS differ); the values are still quantised without one\n"
+        "  --seed      random seed (default 0); same seed, same bytes\n"
+        "  --layers    layers to write instead of the shape's (attention every 4th)\n"
+        "  --embd      n_embd instead of the shape's; --ff: n_ff instead of the shape's\n"
+        "  --mtp       MTP (NextN) blocks to append after the trunk, as llama.cpp's converter writes\n"
+        "              Qwen3.5's (default 0; the real models have 1); they count in block_count\n"
+        "  --vocab     Qwen3.5 vocabulary in gdn's .vocab form (default: tests/data/tokenizer/qwen35.vocab,\n"
+        "              also found through $GDN_TOKENIZER_DATA or $GDN_TEST_DATA_DIR/tokenizer)\n"
+        "  --threads   generator threads (default: all cores)\n"
+        "  --list-types  print the --type names, one a line, and exit\n"
+        "types (llama.cpp src/llama-quant.cpp, a dense Qwen3.5 without overrides; use_more_bits layers:\n"
+        "the first and last n/8 and every third between, llama.cpp's):\n";
+    for (const gdn::io::LlamaFtypeInfo& f : gdn::io::llama_ftypes) {  // the mix wrapped at 100 columns
+        std::string line = "  " + std::string(f.name);
+        std::string_view rest = f.mix;
+        while (!rest.empty()) {
+            line.resize(13, ' ');
+            size_t cut = rest.size();
+            if (line.size() + cut > 100) cut = rest.rfind(' ', 100 - line.size());
+            line += rest.substr(0, cut);
+            u += line + "\n";
+            line.clear();
+            rest.remove_prefix(std::min(rest.size(), cut + 1));
+        }
+    }
+    return u;
+}
 
 // ---- arguments ---------------------------------------------------------------------------
 
-/// What --type asks for: one type for every matrix, or llama.cpp's Q4_K_M mix (base q4_k).
-struct MatrixTypes {
-    DType base = DType::q8_0;
-    bool q4_k_m = false;
+/// What --type, --pure and --imatrix ask for: the mix llama-quantize makes.
+struct Mix {
+    gdn::io::LlamaFtype ftype = gdn::io::LlamaFtype::q8_0;
+    gdn::io::QuantMixOptions options;
 
-    [[nodiscard]] std::string name() const { return q4_k_m ? "q4_k_m" : std::string(gdn::dtype_name(base)); }
+    [[nodiscard]] std::string name() const {
+        return std::string(gdn::io::llama_ftype_info(ftype).name) + (options.pure ? " --pure" : "") +
+               (options.imatrix ? " --imatrix" : "");
+    }
 };
 
 struct Args {
     std::string shape;
     std::string out;
-    MatrixTypes type;
+    Mix type;
     uint64_t seed = 0;
     int64_t layers = 0;  // 0: the shape's
+    int64_t embd = 0;    // 0: the shape's
+    int64_t ff = 0;      // 0: the shape's
     int64_t mtp = 0;     // MTP blocks after the trunk
     std::string vocab;
     int threads = 0;  // 0: hardware_concurrency
+    bool list_types = false;
     bool help = false;
 };
 
-MatrixTypes parse_type(std::string_view s) {
-    if (s == "q4_k_m") return {DType::q4_k, true};
-    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
-        if (gdn::dtype_name(t) == s) return {t, false};
-    gdn::fail("--type: '", s, "' is not one of f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m");
+gdn::io::LlamaFtype parse_type(std::string_view s) {
+    if (const auto f = gdn::io::parse_llama_ftype(s)) return *f;
+    std::string known;
+    for (const gdn::io::LlamaFtypeInfo& f : gdn::io::llama_ftypes) known += (known.empty() ? "" : ", ") + std::string(f.name);
+    gdn::fail("--type: '", s, "' is not a file type gdn models (", known, ")");
 }
 
 Args parse(int argc, char** argv) {
@@ -143,14 +179,24 @@ Args parse(int argc, char** argv) {
         } else if (arg == "-o") {
             a.out = args.value();
             GDN_CHECK(!a.out.empty(), "-o: the output path is empty");
+        } else if (arg == "--list-types") {
+            a.list_types = true;
         } else if (arg == "--type") {
-            a.type = parse_type(args.value());
+            a.type.ftype = parse_type(args.value());
+        } else if (arg == "--pure") {
+            a.type.options.pure = true;
+        } else if (arg == "--imatrix") {
+            a.type.options.imatrix = true;
         } else if (arg == "--seed") {
             a.seed = parse_u64(args.value(), "--seed");
         } else if (arg == "--layers") {
             const uint64_t n = parse_u64(args.value(), "--layers");
             GDN_CHECK(n >= 1 && n <= 1024, "--layers: ", n, " is not in [1, 1024]");
             a.layers = static_cast<int64_t>(n);
+        } else if (arg == "--embd" || arg == "--ff") {
+            const uint64_t n = parse_u64(args.value(), arg == "--embd" ? "--embd" : "--ff");
+            GDN_CHECK(n >= 32 && n <= 65536 && n % 32 == 0, arg, ": ", n, " is not a multiple of 32 in [32, 65536]");
+            (arg == "--embd" ? a.embd : a.ff) = static_cast<int64_t>(n);
         } else if (arg == "--mtp") {
             const uint64_t n = parse_u64(args.value(), "--mtp");
             GDN_CHECK(n <= 16, "--mtp: ", n, " is not in [0, 16]");
@@ -165,12 +211,9 @@ Args parse(int argc, char** argv) {
             gdn::fail("unknown argument '", arg, "' (see --help)");
         }
     }
-    if (a.help) return a;
+    if (a.help || a.list_types) return a;
     GDN_CHECK(!a.shape.empty(), "--shape is required (0.8B, 2B, 4B, 9B, 27B or tiny)");
     GDN_CHECK(!a.out.empty(), "-o OUT.gguf is required");
-    // llama-quantize's Q4_K_M choice for the MTP block's tensors is not mirrored here
-    GDN_CHECK(a.mtp == 0 || !a.type.q4_k_m, "--mtp with --type q4_k_m: the MTP blocks' types under llama.cpp's "
-              "Q4_K_M mix are not modelled; use one --type for every matrix");
     return a;
 }
 
@@ -200,6 +243,8 @@ ModelConfig shape_of(const Args& a) {
         }
     }
     if (a.layers > 0) c.n_layer = a.layers;
+    if (a.embd > 0) c.n_embd = a.embd;
+    if (a.ff > 0) c.n_ff = a.ff;
     c.n_mtp = a.mtp;
     c.validate();
     return c;
@@ -243,47 +288,14 @@ constexpr uint64_t k_align = gdn::io::GgufFile::default_alignment;
 
 uint64_t align_up(uint64_t x) { return (x + k_align - 1) / k_align * k_align; }
 
-/// llama.cpp's use_more_bits (llama_tensor_get_type_impl in src/llama-quant.cpp): the first
-/// and last eighth of the layers and every third one between them.
-constexpr bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
-
-/// The type llama.cpp's Q4_K_M gives matrix `name` of layer `layer` (-1: outside the blocks),
-/// mirroring llama_tensor_get_type_impl (ggml-org/llama.cpp src/llama-quant.cpp, ftype
-/// LLAMA_FTYPE_MOSTLY_Q4_K_M) for a dense, non-Falcon model without imatrix or overrides:
-/// - output.weight, or token_embd.weight when the embeddings are tied (no output.weight): q6_k;
-/// - attn_v.weight and attn_qkv.weight (one "attn_v-like" category, counted together in file
-///   order sorted by layer; a Qwen3.5 layer has exactly one of them, so the count is the layer
-///   index and the total n_layer): q6_k where use_more_bits(layer, n_layer);
-/// - ffn_down: q6_k where use_more_bits(layer, n_layer);
-/// - everything else: q4_k.
-/// (llama.cpp before its tensor-category refactor gave attn_qkv q5_k instead, in its own branch;
-/// gdn has no q5_k.)
-DType q4_k_m_type(std::string_view name, int64_t layer, int64_t n_layer, bool tied) {
-    const auto has = [&](std::string_view part) { return name.find(part) != std::string_view::npos; };
-    if (name == "output.weight" || (tied && name == "token_embd.weight")) return DType::q6_k;
-    if (layer >= 0 && (has("attn_v.weight") || has("attn_qkv.weight") || has("ffn_down")))
-        return use_more_bits(layer, n_layer) ? DType::q6_k : DType::q4_k;
-    return DType::q4_k;
-}
-
-/// The type a matrix of rows of `cols` is written in: --type's, or Q4_K_M's choice, then
-/// llama.cpp's tensor_type_fallback for rows the K-quant super-block of 256 does not divide
-/// (q6_k -> q8_0 as llama.cpp; q4_k -> q8_0, where llama.cpp's q5_0 is not a gdn type).
-DType matrix_type(const MatrixTypes& m, std::string_view name, int64_t layer, const ModelConfig& c, int64_t cols) {
-    const DType t = m.q4_k_m ? q4_k_m_type(name, layer, c.n_layer, c.tied_embeddings) : m.base;
-    if ((t == DType::q4_k || t == DType::q6_k) && cols % 256 != 0) return DType::q8_0;
-    return t;
-}
-
 /// Every tensor of a `qwen35` file of shape c, in the order llama.cpp's converter emits a
 /// layer's tensors (names and shapes: docs/GGUF_QWEN35.md), then the c.n_mtp MTP blocks, with
-/// data offsets assigned.
-std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
+/// the types of mix (f32 for what llama-quantize leaves as the converter wrote it) and data
+/// offsets assigned. Fails naming the type and the first tensor when gdn cannot quantise one.
+std::vector<Tensor> plan_tensors(const ModelConfig& c, const Mix& mix) {
     std::vector<Tensor> ts;
-    int64_t layer = -1;  // of the matrices being added
     const auto matrix = [&](std::string name, int64_t cols, int64_t rows) {
-        const DType t = matrix_type(mat, name, layer, c, cols);
-        ts.push_back({std::move(name), t, {cols, rows}, true});
+        ts.push_back({std::move(name), DType::f32, {cols, rows}, true});
     };
     const auto vec = [&](std::string name, std::vector<int64_t> ne, float center, float spread) {
         ts.push_back({std::move(name), DType::f32, std::move(ne), false, center, spread});
@@ -307,7 +319,6 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
     };
     matrix("token_embd.weight", e, c.n_vocab);
     for (int64_t i = 0; i < c.n_layer; ++i) {
-        layer = i;
         const std::string b = "blk." + std::to_string(i) + ".";
         vec(b + "attn_norm.weight", {e}, 1.f, 0.2f);
         if (c.is_attention(i)) {
@@ -325,12 +336,10 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
         }
         mlp(b);
     }
-    layer = -1;
     vec("output_norm.weight", {e}, 1.f, 0.2f);
     if (!c.tied_embeddings) matrix("output.weight", e, c.n_vocab);
     // last, so every trunk tensor keeps its index and with it its values (fill_rows)
     for (int64_t j = 0; j < c.n_mtp; ++j) {
-        layer = c.n_layer + j;
         const std::string b = "blk." + std::to_string(c.n_layer + j) + ".";
         matrix(b + "nextn.eh_proj.weight", 2 * e, e);
         vec(b + "attn_norm.weight", {e}, 1.f, 0.2f);
@@ -340,7 +349,29 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
         vec(b + "nextn.enorm.weight", {e}, 1.f, 0.2f);
         vec(b + "nextn.hnorm.weight", {e}, 1.f, 0.2f);
     }
-    layer = -1;
+
+    std::vector<gdn::io::MixTensor> infos;
+    for (const Tensor& t : ts) infos.push_back({t.name, t.ne, t.type});
+    const std::vector<DType> types =
+        gdn::io::llama_tensor_types(mix.ftype, infos, c.n_layer + c.n_mtp, c.n_head / c.n_head_kv, mix.options);
+    std::vector<DType> missing;  // types without a quantiser, in order of first use
+    const Tensor* first_missing = nullptr;
+    for (size_t i = 0; i < ts.size(); ++i) {
+        GDN_CHECK(gdn::io::llama_quantizes(ts[i].name, ts[i].ne) == ts[i].matrix, "internal: ", ts[i].name,
+                  " is ", ts[i].matrix ? "" : "not ", "a matrix here but llama-quantize thinks otherwise");
+        ts[i].type = types[i];
+        if (!gdn::quant::has_quantizer(types[i]) && std::find(missing.begin(), missing.end(), types[i]) == missing.end()) {
+            if (missing.empty()) first_missing = &ts[i];
+            missing.push_back(types[i]);
+        }
+    }
+    if (!missing.empty()) {
+        std::string all;
+        for (DType t : missing) all += (all.empty() ? "" : ", ") + std::string(gdn::io::mix_type_name(t));
+        gdn::fail("--type ", mix.name(), ": llama.cpp's mix stores ", first_missing->name, " as ",
+                  gdn::io::mix_type_name(first_missing->type), ", and gdn has no quantiser for ", all,
+                  " yet (gdn::quant::has_quantizer)");
+    }
 
     uint64_t at = 0;
     for (Tensor& t : ts) {
@@ -352,27 +383,12 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const MatrixTypes& mat) {
     return ts;
 }
 
-/// llama.cpp's general.file_type (enum llama_ftype) for a file of these matrix types.
-uint32_t file_type(const MatrixTypes& m) {
-    switch (m.base) {
-        case DType::f32: return 0;   // LLAMA_FTYPE_ALL_F32
-        case DType::f16: return 1;   // MOSTLY_F16
-        case DType::q4_0: return 2;  // MOSTLY_Q4_0
-        case DType::q8_0: return 7;  // MOSTLY_Q8_0
-        case DType::q4_k: return 15; // MOSTLY_Q4_K_M (also what `llama-quantize --pure ... Q4_K_M` records)
-        case DType::q6_k: return 18; // MOSTLY_Q6_K
-        case DType::bf16: return 32; // MOSTLY_BF16
-        default: break;              // formats --type does not offer
-    }
-    gdn::fail("no llama.cpp file type for ", m.name());
-}
-
 using Kv = std::pair<std::string, GgufEncoded>;
 
 /// The metadata keys and GGUF types llama.cpp's converter writes for a Qwen3.5 text model
 /// (conversion/qwen.py, gguf-py's GGUFWriter); block_count counts the MTP blocks, and
 /// nextn_predict_layers is written when there are any (as _Qwen35MtpMixin does).
-std::vector<Kv> metadata(const ModelConfig& c, const MatrixTypes& mat, const std::string& name,
+std::vector<Kv> metadata(const ModelConfig& c, const Mix& mix, const std::string& name,
                          const gdn::io::TokenizerVocab& v) {
     const auto u32 = [](int64_t x) { return gguf_encode(static_cast<uint32_t>(x)); };
     const std::string p = "qwen35.";
@@ -390,7 +406,8 @@ std::vector<Kv> metadata(const ModelConfig& c, const MatrixTypes& mat, const std
     kv.emplace_back(p + "attention.layer_norm_rms_epsilon", gguf_encode(c.rms_eps));
     kv.emplace_back(p + "attention.key_length", u32(c.head_dim));
     kv.emplace_back(p + "attention.value_length", u32(c.head_dim));
-    kv.emplace_back("general.file_type", gguf_encode(file_type(mat)));
+    // llama-quantize records the file type it was asked for (--pure included)
+    kv.emplace_back("general.file_type", gguf_encode(static_cast<uint32_t>(mix.ftype)));
     kv.emplace_back(p + "ssm.conv_kernel", u32(c.ssm_conv_kernel));
     kv.emplace_back(p + "ssm.state_size", u32(c.ssm_d_k));
     kv.emplace_back(p + "ssm.group_count", u32(c.ssm_n_k_heads));
@@ -631,39 +648,41 @@ void check_file(const std::string& path, const ModelConfig& c, const std::vector
     GDN_CHECK(tok.encode("Hello").size() == 1, path, ": the tokenizer read back does not encode 'Hello' as one token");
 }
 
-/// "54 q4_k, 9 q6_k (token_embd.weight; attn_v / attn_qkv / ffn_down of layers 0 3 6 7)": the
-/// matrices per type, and where the minority K-quant type went in a mixed file.
+/// "54 q4_k, 9 q6_k; not q4_k: attn_qkv q6_k: 0 6; attn_v q6_k; ffn_down q6_k: 0 3 6 7;
+/// token_embd q6_k": the matrices per type, then where the mix departs from its common type
+/// (gdn::io::mix_exceptions: a kind of block tensor with its layers, all of them when none listed).
 std::string type_summary(const std::vector<Tensor>& ts) {
-    std::vector<std::pair<DType, int>> counts;
+    std::vector<std::string_view> names;
+    std::vector<DType> types;
     for (const Tensor& t : ts) {
         if (!t.matrix) continue;
-        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& p) { return p.first == t.type; });
-        if (it == counts.end()) counts.emplace_back(t.type, 1);
-        else ++it->second;
+        names.push_back(t.name);
+        types.push_back(t.type);
     }
-    std::sort(counts.begin(), counts.end());
+    std::vector<DType> kinds = types;
+    std::sort(kinds.begin(), kinds.end());
+    kinds.erase(std::unique(kinds.begin(), kinds.end()), kinds.end());
     std::string out;
-    for (const auto& [t, n] : counts) out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(gdn::dtype_name(t));
-    if (counts.size() > 1) {  // the q6_k of a Q4_K_M mix
-        std::string outside, layers;
-        int64_t last = -1;
-        for (const Tensor& t : ts) {
-            if (!t.matrix || t.type != DType::q6_k) continue;
-            if (t.name.rfind("blk.", 0) != 0) {
-                outside += (outside.empty() ? "" : " ") + t.name;
-                continue;
-            }
-            const int64_t layer = std::stoll(t.name.substr(4));
-            if (layer != last) layers += " " + std::to_string(layer);
-            last = layer;
-        }
-        out += " (q6_k: " + outside + (outside.empty() || layers.empty() ? "" : "; ") +
-               (layers.empty() ? "" : "attn_v / attn_qkv / ffn_down of layers" + layers) + ")";
+    for (DType t : kinds) {
+        out += out.empty() ? "" : ", ";
+        out += std::to_string(std::count(types.begin(), types.end(), t));
+        out += ' ';
+        out += gdn::io::mix_type_name(t);
+    }
+    const DType common = gdn::io::mix_common_type(types);
+    const std::vector<std::string> lines = gdn::io::mix_exceptions(names, types, common);
+    for (size_t i = 0; i < lines.size(); ++i) {
+        out += i == 0 ? "; not " + std::string(gdn::io::mix_type_name(common)) + ": " : "; ";
+        out += lines[i];
     }
     return out;
 }
 
 int run(const Args& a) {
+    if (a.list_types) {
+        for (const gdn::io::LlamaFtypeInfo& f : gdn::io::llama_ftypes) std::printf("%s\n", std::string(f.name).c_str());
+        return 0;
+    }
     const auto t0 = Clock::now();
     const ModelConfig c = shape_of(a);
     const std::string vocab_path = find_vocab(a.vocab);
@@ -683,6 +702,7 @@ int run(const Args& a) {
     std::fprintf(stderr, "gdn-random-gguf: %s, %s, %lld layers%s, %zu tensors, %.1f MB, %d threads -> %s\n",
                  label.c_str(), a.type.name().c_str(), static_cast<long long>(c.n_layer), mtp.c_str(),
                  ts.size(), double(total) / 1e6, n_threads, a.out.c_str());
+    std::fprintf(stderr, "gdn-random-gguf: matrices: %s\n", type_summary(ts).c_str());
 
     const std::string part = a.out + ".part";
     try {
@@ -702,7 +722,6 @@ int run(const Args& a) {
     }
     const double write_s = std::chrono::duration<double>(Clock::now() - t0).count();
     check_file(a.out, c, ts);
-    std::fprintf(stderr, "gdn-random-gguf: matrices: %s\n", type_summary(ts).c_str());
     std::fprintf(stderr,
                  "gdn-random-gguf: wrote %s (%.1f MB) in %.2f s (%.0f MB/s); loads as qwen35, weights and "
                  "tokenizer check\n",
@@ -712,4 +731,7 @@ int run(const Args& a) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return gdn::cli::main_with("gdn-random-gguf", k_usage, argc, argv, parse, run); }
+int main(int argc, char** argv) {
+    static const std::string text = usage();
+    return gdn::cli::main_with("gdn-random-gguf", text.c_str(), argc, argv, parse, run);
+}

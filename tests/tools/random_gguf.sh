@@ -2,9 +2,9 @@
 # gdn-random-gguf writes a random-weight Qwen3.5 GGUF (the tiny shape, the real vocabulary)
 # that gdn-logits and gdn-generate load on the CPU reference: every logit finite and the
 # logits not constant, text printed, the load progress reported; same seed, same bytes
-# whatever the thread count; --type q4_k_m gives llama.cpp's Q4_K_M type mix and loads and runs
-# the same way; --mtp 1 adds an MTP block that leaves the trunk's logits bit-identical; bad
-# arguments end in one line and exit 1.
+# whatever the thread count; --type q4_k_m gives llama.cpp's Q4_K_M type mix (MTP block included)
+# and loads and runs the same way; --mtp 1 adds an MTP block that leaves the trunk's logits
+# bit-identical; bad arguments end in one line and exit 1. tests/tools/quant_mix.sh runs every mix.
 # usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE
 set -euo pipefail
 gen="${1:?usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE}"
@@ -48,14 +48,15 @@ cmp -s "$dir/logits.f32" "$dir/trunk.f32" || fail "--mtp 1 changed the trunk's l
 echo "random_gguf: --mtp 1: the trunk's logits are bit-identical to the file without the MTP block"
 rm -f "$dir/mtp.gguf" "$dir/trunk.f32"
 
-# llama.cpp's Q4_K_M mix (llama_tensor_get_type_impl): q6_k for the tied embedding matrix and
-# for attn_v / attn_qkv and ffn_down of use_more_bits layers - of 8: 0 (first eighth), 7 (last
-# eighth), 3 and 6 (every third between) - and q4_k for the other 54 matrices. The generator
-# loads the file back (load_qwen35, check_weights, each tensor's type); the reference runs it.
-"$gen" --shape tiny --layers 8 --type q4_k_m --seed 7 -o "$dir/q4_k_m.gguf" 2> "$dir/q4_k_m.txt" ||
-    { cat "$dir/q4_k_m.txt" >&2; fail "gdn-random-gguf --type q4_k_m failed"; }
+# llama.cpp's Q4_K_M mix (llama_tensor_get_type_impl) of 8 layers and an MTP block (block_count
+# 9): q6_k for the tied embedding matrix and for attn_v / attn_qkv and ffn_down of use_more_bits
+# blocks - of 9: 0 (first eighth), 7 and 8 (last eighth), 3 and 6 (every third between) - and
+# q4_k for the other 60 matrices. The generator loads the file back (load_qwen35,
+# check_weights, each tensor's type); the reference runs it.
+"$gen" --shape tiny --layers 8 --mtp 1 --type Q4_K_M --seed 7 -o "$dir/q4_k_m.gguf" 2> "$dir/q4_k_m.txt" ||
+    { cat "$dir/q4_k_m.txt" >&2; fail "gdn-random-gguf --type Q4_K_M failed"; }
 cat "$dir/q4_k_m.txt"
-grep -q "matrices: 54 q4_k, 9 q6_k (q6_k: token_embd.weight; attn_v / attn_qkv / ffn_down of layers 0 3 6 7)" \
+grep -q "matrices: 60 q4_k, 11 q6_k; not q4_k: attn_qkv q6_k: 0 6; attn_v q6_k; ffn_down q6_k: 0 3 6 7 8; token_embd q6_k" \
     "$dir/q4_k_m.txt" || fail "--type q4_k_m: not llama.cpp's Q4_K_M mix"
 check_logits "$dir/q4_k_m.gguf"
 rm -f "$dir/q4_k_m.gguf"
@@ -74,12 +75,12 @@ check_error() {  # expected text, then the arguments
         fail "gdn-random-gguf $*: expected one line with '$want', got: $(cat "$dir/msg.txt")"
 }
 check_error "known: 0.8B, 2B, 4B, 9B, 27B" --shape 5B -o "$dir/x.gguf"
-check_error "is not one of" --shape tiny --type q5_k -o "$dir/x.gguf"
-check_error "is not one of" --shape tiny --type q5_0 -o "$dir/x.gguf"
+check_error "'q4_k_x' is not a file type gdn models" --shape tiny --type q4_k_x -o "$dir/x.gguf"
+check_error "'iq2_xxs' is not a file type gdn models" --shape tiny --type iq2_xxs -o "$dir/x.gguf"
 check_error "-o OUT.gguf is required" --shape tiny
 check_error "--layers: 0" --shape tiny --layers 0 -o "$dir/x.gguf"
 check_error "--mtp: 17" --shape tiny --mtp 17 -o "$dir/x.gguf"
-check_error "--mtp with --type q4_k_m" --shape tiny --mtp 1 --type q4_k_m -o "$dir/x.gguf"
+check_error "--embd: 100 is not a multiple of 32" --shape tiny --embd 100 -o "$dir/x.gguf"
 check_error "cannot open vocabulary" --shape tiny --vocab "$dir/none.vocab" -o "$dir/x.gguf"
 [ ! -e "$dir/x.gguf" ] && [ ! -e "$dir/x.gguf.part" ] || fail "a failed run left a file behind"
 echo "random_gguf: passed"
