@@ -58,6 +58,15 @@ if [ -x "$build/examples/custom_engine/custom_engine" ]; then
   rc=$?; summary+=("$(printf '%-28s %-10s %s' custom_engine "$([ $rc = 0 ] && echo passed || echo "FAILED($rc)")" \
       "$(grep -iE 'agree|error|skipped' "$out/custom_engine.log" | tail -1)")")
 fi
+# Every llama-quantize mix (gdn-random-gguf) decoded on the GPU against the same file dequantised
+# to f32 on the CPU reference (rel L2 <= 2e-3 per position): tests/tools/quant_mix.sh.
+if [ "${MIXES:-1}" = 1 ] && [ -x "$build/tools/gdn-random-gguf" ] && [ -x "$build/examples/gdn-logits" ]; then
+  MIX_BACKEND=cuda bash tests/tools/quant_mix.sh "$build/tools/gdn-random-gguf" "$build/tools/gdn-dequantize-gguf" \
+      "$build/examples/gdn-logits" "$build/tools/gdn-compare-logits" > "$out/quant-mix-cuda.log" 2>&1
+  rc=$?; summary+=("$(printf '%-28s %-10s %s' quant-mix-cuda "$([ $rc = 0 ] && echo passed || echo "FAILED($rc)")" \
+      "$(tail -1 "$out/quant-mix-cuda.log")")")
+  [ $rc != 0 ] && tail -20 "$out/quant-mix-cuda.log"
+fi
 # compute-sanitizer over one short whole-decoder case (every kernel of the schedule).
 if [ "${SANITIZE:-1}" = 1 ] && command -v compute-sanitizer >/dev/null && [ -x "$build/tests/gdn_gpu_decoder" ]; then
   for tool in memcheck racecheck; do
@@ -86,12 +95,17 @@ if [ -x "$build/tools/gdn-random-gguf" ] && [ -x "$build/examples/gdn-generate" 
     [ $rc -ne 0 ] && tail -20 "$log"
   done
 fi
+# BENCHES: which benchmarks to run (default all), e.g. "kernels_gemv decode"; BENCH_ARGS_<name>
+# gives one its arguments.
 for exe in "$build"/bench/gdn_bench_*; do
   [ "${BENCH:-1}" = 1 ] || break
+  if [ -n "${BENCHES:-}" ]; then case " $BENCHES " in *" ${exe##*/gdn_bench_} "*) ;; *) continue ;; esac; fi
   [ -x "$exe" ] || continue
   name=$(basename "$exe")
   echo "== $name"
-  "$exe" 2>&1 | tee "$out/$name.log"
+  args_var="BENCH_ARGS_${name#gdn_bench_}"
+  # shellcheck disable=SC2086
+  "$exe" ${!args_var:-} 2>&1 | tee "$out/$name.log"
 done
 echo
 echo "== summary ($card)"

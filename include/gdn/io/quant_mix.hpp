@@ -22,10 +22,7 @@
 // Older llama.cpp (before the tensor_category refactor) matched attn_qkv in a branch of its own
 // (q5_k in Q4_K_M, q6_k in Q5_K_M, q4_k in Q3_K_M / Q3_K_L / IQ3_M) and counted only attn_v in
 // i_attention_wv; files quantised then differ from these tables in attn_qkv and attn_v.
-//
-// Types llama-quantize picks that gdn/core/dtype.hpp does not list yet are named here by their
-// ggml ids (ggml_types::q5_k); a format added to dtype.hpp later has the same id, so these
-// tables need no change when it lands.
+
 #pragma once
 
 #include <algorithm>
@@ -46,39 +43,12 @@
 
 namespace gdn::io {
 
-/// ggml type ids (enum ggml_type in ggml/include/ggml.h) of every type a mix below may choose.
-namespace ggml_types {
-inline constexpr DType f32 = static_cast<DType>(0);
-inline constexpr DType f16 = static_cast<DType>(1);
-inline constexpr DType q4_0 = static_cast<DType>(2);
-inline constexpr DType q4_1 = static_cast<DType>(3);
-inline constexpr DType q5_0 = static_cast<DType>(6);
-inline constexpr DType q5_1 = static_cast<DType>(7);
-inline constexpr DType q8_0 = static_cast<DType>(8);
-inline constexpr DType q2_k = static_cast<DType>(10);
-inline constexpr DType q3_k = static_cast<DType>(11);
-inline constexpr DType q4_k = static_cast<DType>(12);
-inline constexpr DType q5_k = static_cast<DType>(13);
-inline constexpr DType q6_k = static_cast<DType>(14);
-inline constexpr DType iq4_nl = static_cast<DType>(20);
-inline constexpr DType iq3_s = static_cast<DType>(21);
-inline constexpr DType iq4_xs = static_cast<DType>(23);
-inline constexpr DType bf16 = static_cast<DType>(30);
-inline constexpr DType mxfp4 = static_cast<DType>(39);
-}  // namespace ggml_types
+/// ggml's name of t.
+constexpr std::string_view mix_type_name(DType t) { return dtype_name(t); }
 
-/// ggml's name of t, also for ids dtype.hpp does not list ("q5_k").
-constexpr std::string_view mix_type_name(DType t) { return ggml_type_name(static_cast<uint32_t>(t)); }
-
-/// Elements per block of ggml type t (ggml's blck_size), for every type the mixes choose and
-/// the fallbacks' types; 0 for others.
+/// Elements per block of t (ggml's blck_size); 0 for an id gdn does not read.
 constexpr int64_t mix_block_elems(DType t) {
-    switch (static_cast<uint32_t>(t)) {
-        case 0: case 1: case 30: return 1;                                    // f32, f16, bf16
-        case 2: case 3: case 6: case 7: case 8: case 20: case 39: return 32;  // q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl mxfp4
-        case 10: case 11: case 12: case 13: case 14: case 21: case 23: return 256;  // q2_k..q6_k, iq3_s, iq4_xs
-        default: return 0;
-    }
+    return dtype_supported(static_cast<uint32_t>(t)) ? dtype_traits(t).block_elems : 0;
 }
 
 /// llama.cpp's file types (enum llama_ftype in include/llama.h, the general.file_type values)
@@ -117,37 +87,37 @@ struct LlamaFtypeInfo {
 
 /// Every file type of LlamaFtype, in llama-quantize's order of listing.
 inline constexpr std::array<LlamaFtypeInfo, 22> llama_ftypes{{
-    {LlamaFtype::q4_0, "q4_0", ggml_types::q4_0, "q4_0; q6_k output"},
-    {LlamaFtype::q4_1, "q4_1", ggml_types::q4_1, "q4_1; q6_k output"},
-    {LlamaFtype::mxfp4_moe, "mxfp4_moe", ggml_types::mxfp4, "q8_0 (mxfp4 is for expert tensors; a dense model has none)"},
-    {LlamaFtype::q5_0, "q5_0", ggml_types::q5_0, "q5_0; q6_k output"},
-    {LlamaFtype::q5_1, "q5_1", ggml_types::q5_1, "q5_1; q6_k output"},
-    {LlamaFtype::q2_k, "q2_k", ggml_types::q2_k,
+    {LlamaFtype::q4_0, "q4_0", DType::q4_0, "q4_0; q6_k output"},
+    {LlamaFtype::q4_1, "q4_1", DType::q4_1, "q4_1; q6_k output"},
+    {LlamaFtype::mxfp4_moe, "mxfp4_moe", DType::mxfp4, "q8_0 (mxfp4 is for expert tensors; a dense model has none)"},
+    {LlamaFtype::q5_0, "q5_0", DType::q5_0, "q5_0; q6_k output"},
+    {LlamaFtype::q5_1, "q5_1", DType::q5_1, "q5_1; q6_k output"},
+    {LlamaFtype::q2_k, "q2_k", DType::q2_k,
      "q2_k; q3_k ffn_down, attn_output; q4_k attn_qkv, attn_v (q3_k if n_head < 4 n_head_kv); q6_k output"},
-    {LlamaFtype::iq3_s, "iq3_s", ggml_types::iq3_s, "iq3_s; q4_k attn_qkv, attn_v (n_head >= 4 n_head_kv); q6_k output"},
-    {LlamaFtype::iq3_m, "iq3_m", ggml_types::iq3_s,
+    {LlamaFtype::iq3_s, "iq3_s", DType::iq3_s, "iq3_s; q4_k attn_qkv, attn_v (n_head >= 4 n_head_kv); q6_k output"},
+    {LlamaFtype::iq3_m, "iq3_m", DType::iq3_s,
      "iq3_s; q4_k attn_qkv, attn_v, attn_output, ffn_down of the first n/8 layers; q6_k output"},
-    {LlamaFtype::q3_k_s, "q3_k_s", ggml_types::q3_k, "q3_k; q6_k output"},
-    {LlamaFtype::q3_k_m, "q3_k_m", ggml_types::q3_k,
+    {LlamaFtype::q3_k_s, "q3_k_s", DType::q3_k, "q3_k; q6_k output"},
+    {LlamaFtype::q3_k_m, "q3_k_m", DType::q3_k,
      "q3_k; q4_k attn_output, attn_qkv / attn_v (q5_k in layers 0 and 1), ffn_down (q5_k in the first "
      "n/16 layers); q6_k output"},
-    {LlamaFtype::q3_k_l, "q3_k_l", ggml_types::q3_k, "q3_k; q5_k attn_qkv, attn_v, attn_output, ffn_down; q6_k output"},
-    {LlamaFtype::iq4_nl, "iq4_nl", ggml_types::iq4_nl,
+    {LlamaFtype::q3_k_l, "q3_k_l", DType::q3_k, "q3_k; q5_k attn_qkv, attn_v, attn_output, ffn_down; q6_k output"},
+    {LlamaFtype::iq4_nl, "iq4_nl", DType::iq4_nl,
      "iq4_nl; q5_k attn_qkv, attn_v (n_head >= 4 n_head_kv) and ffn_down of the first n/8 layers; q6_k output"},
-    {LlamaFtype::iq4_xs, "iq4_xs", ggml_types::iq4_xs,
+    {LlamaFtype::iq4_xs, "iq4_xs", DType::iq4_xs,
      "iq4_xs; q5_k attn_qkv, attn_v (n_head >= 4 n_head_kv) and ffn_down of the first n/8 layers; q6_k output"},
-    {LlamaFtype::q4_k_s, "q4_k_s", ggml_types::q4_k,
+    {LlamaFtype::q4_k_s, "q4_k_s", DType::q4_k,
      "q4_k; q5_k attn_qkv / attn_v of layers 0-3 and ffn_down of the first n/8 layers; q6_k output"},
-    {LlamaFtype::q4_k_m, "q4_k_m", ggml_types::q4_k,
+    {LlamaFtype::q4_k_m, "q4_k_m", DType::q4_k,
      "q4_k; q6_k attn_qkv / attn_v and ffn_down of the use_more_bits layers, and output"},
-    {LlamaFtype::q5_k_s, "q5_k_s", ggml_types::q5_k, "q5_k; q6_k output"},
-    {LlamaFtype::q5_k_m, "q5_k_m", ggml_types::q5_k,
+    {LlamaFtype::q5_k_s, "q5_k_s", DType::q5_k, "q5_k; q6_k output"},
+    {LlamaFtype::q5_k_m, "q5_k_m", DType::q5_k,
      "q5_k; q6_k attn_qkv / attn_v and ffn_down of the use_more_bits layers, and output"},
-    {LlamaFtype::q6_k, "q6_k", ggml_types::q6_k, "q6_k"},
-    {LlamaFtype::q8_0, "q8_0", ggml_types::q8_0, "q8_0"},
-    {LlamaFtype::f16, "f16", ggml_types::f16, "f16"},
-    {LlamaFtype::bf16, "bf16", ggml_types::bf16, "bf16"},
-    {LlamaFtype::f32, "f32", ggml_types::f32, "f32"},
+    {LlamaFtype::q6_k, "q6_k", DType::q6_k, "q6_k"},
+    {LlamaFtype::q8_0, "q8_0", DType::q8_0, "q8_0"},
+    {LlamaFtype::f16, "f16", DType::f16, "f16"},
+    {LlamaFtype::bf16, "bf16", DType::bf16, "bf16"},
+    {LlamaFtype::f32, "f32", DType::f32, "f32"},
 }};
 
 constexpr const LlamaFtypeInfo& llama_ftype_info(LlamaFtype f) {
@@ -224,7 +194,7 @@ constexpr bool llama_use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i
 /// third dimension), before the row-width fallback. Each branch names the rule it follows.
 inline DType llama_mix_rule(LlamaFtype f, MixCategory cat, int64_t ne0, int64_t ne2, const QuantModel& m,
                             const QuantCounters& c, const QuantMixOptions& o) {
-    namespace T = ggml_types;
+    using T = DType;
     using F = LlamaFtype;
     const DType base = llama_ftype_info(f).base;
     // output.weight, and token_embd.weight when it is also the output (has_tied_embeddings):
@@ -285,7 +255,7 @@ inline DType llama_mix_rule(LlamaFtype f, MixCategory cat, int64_t ne0, int64_t 
 /// /iq4_xs -> iq4_nl, q2_k / q3_k -> q4_0, q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0, then f16 if
 /// that block does not divide it either); llama.cpp stops with an error for the other types.
 inline DType llama_type_fallback(std::string_view name, int64_t ne0, DType t) {
-    namespace T = ggml_types;
+    using T = DType;
     const int64_t b = mix_block_elems(t);
     GDN_CHECK(b > 0, "quant mix: ", name, ": no block size known for ", mix_type_name(t));
     if (ne0 % b == 0) return t;
@@ -370,7 +340,7 @@ inline std::vector<DType> llama_tensor_types(LlamaFtype f, std::span<const MixTe
 
 /// The most frequent of types (the first on ties); f32 for none.
 inline DType mix_common_type(std::span<const DType> types) {
-    DType best = ggml_types::f32;
+    DType best = DType::f32;
     size_t best_n = 0;
     for (DType t : types) {
         const auto n = static_cast<size_t>(std::count(types.begin(), types.end(), t));

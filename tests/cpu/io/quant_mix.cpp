@@ -16,7 +16,7 @@
 #include "gdn/core/shapes.hpp"
 #include "gdn/io/quant_mix.hpp"
 
-namespace T = gdn::io::ggml_types;
+using T = gdn::DType;
 using gdn::DType;
 using gdn::io::LlamaFtype;
 
