@@ -83,12 +83,16 @@ inline std::vector<TokenizerCase> load_cases(const std::filesystem::path& path) 
     return cases;
 }
 
-/// Tokenizers are slow to build (~250K merges): one per vocabulary per test run.
-inline const io::Tokenizer& cached_tokenizer(const std::string& name) {
-    static std::map<std::string, io::Tokenizer> cache;
+/// Tokenizers are slow to build (~250K merges): one per vocabulary per test run. The name is a
+/// string_view (no temporary std::string: GCC 13's -Wdangling-reference flags a returned
+/// reference whose call took one).
+inline const io::Tokenizer& cached_tokenizer(std::string_view name) {
+    static std::map<std::string, io::Tokenizer, std::less<>> cache;
     auto it = cache.find(name);
-    if (it == cache.end())
-        it = cache.emplace(name, io::Tokenizer(load_vocab_file(tokenizer_data_dir() / (name + ".vocab")).vocab)).first;
+    if (it == cache.end()) {
+        const std::string key(name);
+        it = cache.emplace(key, io::Tokenizer(load_vocab_file(tokenizer_data_dir() / (key + ".vocab")).vocab)).first;
+    }
     return it->second;
 }
 
