@@ -762,7 +762,7 @@ struct MmaFragTile : MmaIntX {
     static constexpr bool aligned = chunk_bytes % 16 == 0;
     // a row chunk starts at most 16 - (its alignment) bytes into its first granule; one more
     // granule would read past the matrix's last aligned granule (mxfp4's 136-byte chunks)
-    static constexpr int granules = (16 - quant::pow2_align(chunk_bytes) % 16 + chunk_bytes + 15) / 16;
+    static constexpr int granules = ((16 - quant::pow2_align(chunk_bytes)) % 16 + chunk_bytes + 15) / 16;
     static constexpr int slot_granules = granules | 1;   // odd: the 8 rows g of a warp in distinct banks
     static constexpr bool sums = F::has_min;
     static constexpr int sum_factor = 1;
