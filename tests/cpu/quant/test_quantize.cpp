@@ -17,6 +17,7 @@
 
 #include "gdn/quant/dispatch.hpp"
 #include "gdn/quant/quantizers.hpp"
+#include "quant_test_util.hpp"
 
 using namespace gdn::quant;
 
@@ -357,39 +358,7 @@ RowError row_error(const std::vector<float>& x, const std::vector<float>& y) {
     return {m / amax, std::sqrt(ss / static_cast<double>(x.size())) / amax};
 }
 
-enum class Dist { normal, uniform, outliers, laplace, negative, zero_block };
-
-const char* dist_name(Dist d) {
-    switch (d) {
-        case Dist::normal: return "normal";
-        case Dist::uniform: return "uniform";
-        case Dist::outliers: return "normal+1% x20 outliers";
-        case Dist::laplace: return "laplace";
-        case Dist::negative: return "negative-only";
-        case Dist::zero_block: return "normal, one zero super-block";
-    }
-    return "?";
-}
-
-std::vector<float> draw_row(std::mt19937& rng, int64_t n, Dist d, float scale) {
-    std::normal_distribution<float> nd(0.f, scale);
-    std::uniform_real_distribution<float> ud(-scale, scale);
-    std::exponential_distribution<float> ed(1.f / scale);
-    std::uniform_real_distribution<float> u01(0.f, 1.f);
-    std::vector<float> x(static_cast<size_t>(n));
-    for (float& v : x) {
-        switch (d) {
-            case Dist::normal:
-            case Dist::zero_block: v = nd(rng); break;
-            case Dist::uniform: v = ud(rng); break;
-            case Dist::outliers: v = nd(rng) * (u01(rng) < 0.01f ? 20.f : 1.f); break;
-            case Dist::laplace: v = ed(rng) * (u01(rng) < 0.5f ? -1.f : 1.f); break;
-            case Dist::negative: v = -std::fabs(nd(rng)); break;
-        }
-    }
-    if (d == Dist::zero_block) std::fill(x.begin() + 256, x.begin() + 512, 0.f);
-    return x;
-}
+using namespace quant_test;
 
 }  // namespace
 

@@ -25,6 +25,7 @@
 #include "gdn/quant/quantize/q5_0.hpp"
 #include "gdn/quant/quantize/q5_1.hpp"
 #include "gdn/quant/quantize/q5_k.hpp"
+#include "quant_test_util.hpp"
 
 using gdn::DType;
 
@@ -68,39 +69,7 @@ double f16_value(const std::byte* p) {
     return gdn::quant::f16_to_f32(h);
 }
 
-enum class Dist { normal, uniform, outliers, laplace, negative, zero_block };
-
-const char* dist_name(Dist d) {
-    switch (d) {
-        case Dist::normal: return "normal";
-        case Dist::uniform: return "uniform";
-        case Dist::outliers: return "normal+1% x20 outliers";
-        case Dist::laplace: return "laplace";
-        case Dist::negative: return "negative-only";
-        case Dist::zero_block: return "normal, last 256 zero";
-    }
-    return "?";
-}
-
-std::vector<float> draw_row(std::mt19937& rng, int64_t n, Dist d, float scale) {
-    std::normal_distribution<float> nd(0.f, scale);
-    std::uniform_real_distribution<float> ud(-scale, scale);
-    std::exponential_distribution<float> ed(1.f / scale);
-    std::uniform_real_distribution<float> u01(0.f, 1.f);
-    std::vector<float> x(static_cast<size_t>(n));
-    for (float& v : x) {
-        switch (d) {
-            case Dist::normal:
-            case Dist::zero_block: v = nd(rng); break;
-            case Dist::uniform: v = ud(rng); break;
-            case Dist::outliers: v = nd(rng) * (u01(rng) < 0.01f ? 20.f : 1.f); break;
-            case Dist::laplace: v = ed(rng) * (u01(rng) < 0.5f ? -1.f : 1.f); break;
-            case Dist::negative: v = -std::fabs(nd(rng)); break;
-        }
-    }
-    if (d == Dist::zero_block) std::fill(x.end() - 256, x.end(), 0.f);
-    return x;
-}
+using namespace quant_test;
 
 struct Bound {
     double max_rel, rms_rel;  // of the row's max |x|
@@ -148,7 +117,7 @@ TEST_CASE("q4_1 / q5_0 / q5_1 / q2_k / q3_k / q5_k / mxfp4 round trip on rows of
             for (int64_t n : {256, 4096}) {
                 if (d == Dist::zero_block && n == 256) continue;
                 for (float scale : {0.02f, 1.f, 300.f}) {
-                    const std::vector<float> x = draw_row(rng, n, d, scale);
+                    const std::vector<float> x = draw_row(rng, n, d, scale, n - 256);
                     const std::vector<float> y = round_trip(t, x);
                     double amax = 0;
                     for (float v : x) amax = std::max(amax, std::fabs(static_cast<double>(v)));
@@ -401,11 +370,7 @@ TEST_CASE("more bits, less error: q2_k > q3_k > q4_1 > q5_0, q5_1, q5_k on the s
 
 namespace {
 
-std::vector<char> read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    REQUIRE(f.good());
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
+using quant_test::read_all;
 
 }  // namespace
 

@@ -15,14 +15,11 @@
 #include <vector>
 
 #include "gdn/quant/dispatch.hpp"
+#include "quant_test_util.hpp"
 
 namespace {
 
-std::vector<char> read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    REQUIRE(f.good());
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
+using quant_test::read_all;
 
 }  // namespace
 
