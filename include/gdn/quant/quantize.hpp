@@ -174,13 +174,6 @@ inline float fit_scale_min(const float* x, const float* w, int n, int nmax, floa
     return scale;
 }
 
-/// One Q4_K sub-block of 32: L in 0..15 and weights w, with ggml's quantize_row_q4_K_ref
-/// search parameters (make_qkx2_quants(32, 15, x, w, L, &min, Laux, -1, 0.1, 20, false)):
-/// 21 step counts 14, 14.1, ..., 16.
-inline float q4_k_fit_sub_block(const float* x, const float* w, uint8_t* L, float& min_out) {
-    return fit_scale_min(x, w, 32, 15, -1.f, 0.1f, 20, false, L, min_out);
-}
-
 /// One Q6_K group of 16: a signed scale with x[i] ~ scale * (L[i] - 32), L in 0..63, weights
 /// x^2 (the search of ggml's make_qx_quants(16, 32, x, L, 1, NULL)). The value of largest
 /// magnitude first maps to quant -32; then 18 step counts 32 +- 0.1..0.9 are tried, each with
@@ -243,6 +236,49 @@ inline void q4_k_pack_scale_min(int s, int sc, int m, uint8_t* bytes) {
     }
 }
 
+/// The part Q4_K and Q5_K share (ggml's quantize_row_q4_K_ref / q5_K_ref): each sub-block of 32
+/// fitted by fit_scale_min (levels 0..nmax, weights rms(sub-block) + |x|, step counts from
+/// nmax + rmin in nstep + 1 steps of 0.1); d = max scale / 63 and dmin = max min / 63 stored as
+/// f16 in *d_out / *dmin_out; each scale and min rounded to 6 bits against them and packed into
+/// scales[12]; then every value re-rounded against the stored (f16 d * 6-bit) scale and min into
+/// L[256]. A sub-block whose scale rounds to 0 keeps the levels of its fit (they all decode to -min).
+inline void k_quant_scale_min_levels(const float* x, int nmax, float rmin, int nstep, uint8_t* L, uint8_t* scales,
+                                     uint16_t& d_out, uint16_t& dmin_out) {
+    float scale[8], min[8], w[32];
+    float max_scale = 0.f, max_min = 0.f;
+    for (int s = 0; s < 8; ++s) {
+        const float* xs = x + 32 * s;
+        float sum_x2 = 0.f;
+        for (int i = 0; i < 32; ++i) sum_x2 += xs[i] * xs[i];
+        const float rms = sqrtf(sum_x2 / 32.f);
+        for (int i = 0; i < 32; ++i) w[i] = rms + fabsf(xs[i]);
+        scale[s] = fit_scale_min(xs, w, 32, nmax, rmin, 0.1f, nstep, false, L + 32 * s, min[s]);
+        max_scale = fmaxf(max_scale, scale[s]);
+        max_min = fmaxf(max_min, min[s]);
+    }
+    const float inv_scale = max_scale > 0.f ? 63.f / max_scale : 0.f;
+    const float inv_min = max_min > 0.f ? 63.f / max_min : 0.f;
+    std::memset(scales, 0, 12);
+    for (int s = 0; s < 8; ++s) {
+        const int sc = clamp_int(nearest_int(inv_scale * scale[s]), 0, 63);
+        const int m = clamp_int(nearest_int(inv_min * min[s]), 0, 63);
+        q4_k_pack_scale_min(s, sc, m, scales);
+    }
+    d_out = f32_to_f16(max_scale / 63.f);
+    dmin_out = f32_to_f16(max_min / 63.f);
+    const float d = f16_to_f32(d_out), dmin = f16_to_f32(dmin_out);
+    for (int s = 0; s < 8; ++s) {
+        int sc, m;
+        q4_k_scale_min(s, scales, sc, m);
+        const float ds = d * static_cast<float>(sc);
+        if (ds == 0.f) continue;
+        const float ms = dmin * static_cast<float>(m);
+        for (int i = 0; i < 32; ++i) {
+            L[32 * s + i] = static_cast<uint8_t>(clamp_int(nearest_int((x[32 * s + i] + ms) / ds), 0, nmax));
+        }
+    }
+}
+
 }  // namespace detail
 
 /// One Q4_K super-block of 256 (8 sub-blocks of 32), as ggml's quantize_row_q4_K_ref: each
@@ -252,39 +288,7 @@ inline void q4_k_pack_scale_min(int s, int sc, int m, uint8_t* bytes) {
 /// rounds to 0 keeps the quants of its fit (they all decode to -min).
 inline void quantize_block_q4_k(const float* x, BlockQ4K& y) {
     uint8_t L[256];
-    float scale[8], min[8], w[32];
-    float max_scale = 0.f, max_min = 0.f;
-    for (int s = 0; s < 8; ++s) {
-        const float* xs = x + 32 * s;
-        float sum_x2 = 0.f;
-        for (int i = 0; i < 32; ++i) sum_x2 += xs[i] * xs[i];
-        const float rms = sqrtf(sum_x2 / 32.f);
-        for (int i = 0; i < 32; ++i) w[i] = rms + fabsf(xs[i]);
-        scale[s] = detail::q4_k_fit_sub_block(xs, w, L + 32 * s, min[s]);
-        max_scale = fmaxf(max_scale, scale[s]);
-        max_min = fmaxf(max_min, min[s]);
-    }
-    const float inv_scale = max_scale > 0.f ? 63.f / max_scale : 0.f;
-    const float inv_min = max_min > 0.f ? 63.f / max_min : 0.f;
-    std::memset(y.scales, 0, sizeof y.scales);
-    for (int s = 0; s < 8; ++s) {
-        const int sc = detail::clamp_int(detail::nearest_int(inv_scale * scale[s]), 0, 63);
-        const int m = detail::clamp_int(detail::nearest_int(inv_min * min[s]), 0, 63);
-        detail::q4_k_pack_scale_min(s, sc, m, y.scales);
-    }
-    y.d = f32_to_f16(max_scale / 63.f);
-    y.dmin = f32_to_f16(max_min / 63.f);
-    const float d = f16_to_f32(y.d), dmin = f16_to_f32(y.dmin);
-    for (int s = 0; s < 8; ++s) {
-        int sc, m;
-        q4_k_scale_min(s, y.scales, sc, m);
-        const float ds = d * static_cast<float>(sc);
-        if (ds == 0.f) continue;
-        const float ms = dmin * static_cast<float>(m);
-        for (int i = 0; i < 32; ++i) {
-            L[32 * s + i] = static_cast<uint8_t>(detail::clamp_int(detail::nearest_int((x[32 * s + i] + ms) / ds), 0, 15));
-        }
-    }
+    detail::k_quant_scale_min_levels(x, 15, -1.f, 20, L, y.scales, y.d, y.dmin);   // make_qkx2_quants(32, 15, ..., -1, 0.1, 20)
     for (int p = 0; p < 4; ++p) {  // sub-blocks 2p (low nibbles) and 2p + 1 (high) share qs[32p ..]
         for (int l = 0; l < 32; ++l) {
             y.qs[32 * p + l] = static_cast<uint8_t>(L[64 * p + l] | (L[64 * p + 32 + l] << 4));

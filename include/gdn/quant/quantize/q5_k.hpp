@@ -18,39 +18,7 @@ namespace gdn::quant {
 
 inline void quantize_block_q5_k(const float* x, BlockQ5K& y) {
     uint8_t L[256];
-    float scale[8], min[8], w[32];
-    float max_scale = 0.f, max_min = 0.f;
-    for (int s = 0; s < 8; ++s) {
-        const float* xs = x + 32 * s;
-        float sum_x2 = 0.f;
-        for (int i = 0; i < 32; ++i) sum_x2 += xs[i] * xs[i];
-        const float rms = sqrtf(sum_x2 / 32.f);
-        for (int i = 0; i < 32; ++i) w[i] = rms + fabsf(xs[i]);
-        scale[s] = detail::fit_scale_min(xs, w, 32, 31, -0.5f, 0.1f, 15, false, L + 32 * s, min[s]);
-        max_scale = fmaxf(max_scale, scale[s]);
-        max_min = fmaxf(max_min, min[s]);
-    }
-    const float inv_scale = max_scale > 0.f ? 63.f / max_scale : 0.f;
-    const float inv_min = max_min > 0.f ? 63.f / max_min : 0.f;
-    std::memset(y.scales, 0, sizeof y.scales);
-    for (int s = 0; s < 8; ++s) {
-        const int sc = detail::clamp_int(detail::nearest_int(inv_scale * scale[s]), 0, 63);
-        const int m = detail::clamp_int(detail::nearest_int(inv_min * min[s]), 0, 63);
-        detail::q4_k_pack_scale_min(s, sc, m, y.scales);
-    }
-    y.d = f32_to_f16(max_scale / 63.f);
-    y.dmin = f32_to_f16(max_min / 63.f);
-    const float d = f16_to_f32(y.d), dmin = f16_to_f32(y.dmin);
-    for (int s = 0; s < 8; ++s) {
-        int sc, m;
-        q4_k_scale_min(s, y.scales, sc, m);
-        const float ds = d * static_cast<float>(sc);
-        if (ds == 0.f) continue;  // keeps the quants of the fit: they all decode to -min
-        const float ms = dmin * static_cast<float>(m);
-        for (int i = 0; i < 32; ++i) {
-            L[32 * s + i] = static_cast<uint8_t>(detail::clamp_int(detail::nearest_int((x[32 * s + i] + ms) / ds), 0, 31));
-        }
-    }
+    detail::k_quant_scale_min_levels(x, 31, -0.5f, 15, L, y.scales, y.d, y.dmin);   // make_qkx2_quants(32, 31, ..., -0.5, 0.1, 15)
     std::memset(y.qh, 0, sizeof y.qh);
     for (int p = 0; p < 4; ++p) {  // sub-blocks 2p (low nibbles) and 2p + 1 (high) share qs[32p ..]
         for (int l = 0; l < 32; ++l) {
