@@ -1,5 +1,5 @@
-// tests/cpu/quant/quant_test_util.hpp - the row distributions the quantiser tests draw from, and
-// reading a test-vector file.
+// tests/cpu/quant/quant_test_util.hpp - the row distributions the quantiser tests draw from, their
+// round-trip error, and reading a test-vector file.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -48,6 +48,23 @@ inline std::vector<float> draw_row(std::mt19937& rng, int64_t n, Dist d, float s
     }
     if (d == Dist::zero_block) std::fill(x.begin() + zero_from, x.begin() + zero_from + 256, 0.f);
     return x;
+}
+
+/// Round-trip error of a row x decoded as y, as fractions of max |x|.
+struct RowError {
+    double max_rel;  // max |x - y| / max |x|
+    double rms_rel;  // rms(x - y) / max |x|
+};
+
+inline RowError row_error(const std::vector<float>& x, const std::vector<float>& y) {
+    double amax = 0, m = 0, ss = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
+        const double e = std::fabs(static_cast<double>(x[i]) - y[i]);
+        m = std::max(m, e);
+        ss += e * e;
+    }
+    return {m / amax, std::sqrt(ss / static_cast<double>(x.size())) / amax};
 }
 
 /// The bytes of the file at path (which must exist).

@@ -342,22 +342,6 @@ std::vector<float> round_trip(gdn::DType t, const std::vector<float>& x) {
     return y;
 }
 
-struct RowError {
-    double max_rel;  // max |x - y| / max |x|
-    double rms_rel;  // rms(x - y) / max |x|
-};
-
-RowError row_error(const std::vector<float>& x, const std::vector<float>& y) {
-    double amax = 0, m = 0, ss = 0;
-    for (size_t i = 0; i < x.size(); ++i) {
-        amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
-        const double e = std::fabs(static_cast<double>(x[i]) - y[i]);
-        m = std::max(m, e);
-        ss += e * e;
-    }
-    return {m / amax, std::sqrt(ss / static_cast<double>(x.size())) / amax};
-}
-
 using namespace quant_test;
 
 }  // namespace

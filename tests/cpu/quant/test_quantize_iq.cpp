@@ -50,22 +50,6 @@ float group_scale(DType t, const std::vector<std::byte>& q, int64_t g) {
     return gdn::quant::iq4_xs_scale(p + 136 * (g / 8), static_cast<int>(g % 8));
 }
 
-struct RowError {
-    double max_rel;  // max |x - y| / max |x|
-    double rms_rel;  // rms(x - y) / max |x|
-};
-
-RowError row_error(const std::vector<float>& x, const std::vector<float>& y) {
-    double amax = 0, m = 0, ss = 0;
-    for (size_t i = 0; i < x.size(); ++i) {
-        amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
-        const double e = std::fabs(static_cast<double>(x[i]) - y[i]);
-        m = std::max(m, e);
-        ss += e * e;
-    }
-    return {m / amax, std::sqrt(ss / static_cast<double>(x.size())) / amax};
-}
-
 /// Every value decodes to the table entry nearest to it at its group's stored scale s, up to
 /// one float rounding of 127 |s| (the quantiser rounds inv * x in float, 1/s itself rounded).
 void require_nearest_entries(DType t, const std::vector<float>& x, const std::vector<std::byte>& q,
