@@ -1,4 +1,4 @@
-// gdn/core/shapes.hpp - the public Qwen3.5 dense configurations as data (docs/MODEL.md,
+// gdn/core/shapes.hpp - the public Qwen3.5 dense and MoE configurations as data (docs/MODEL.md,
 // "Configurations"), for benchmarks and tools that need a real shape without a file.
 // Every entry is the text model as llama.cpp's GGUF describes it: value heads in tiled order
 // (HeadOrder::tiled), dk = dv = 128, conv kernel 4, head_dim 256, 64 rotated dims,
@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -17,8 +18,9 @@
 namespace gdn {
 
 struct NamedShape {
-    const char* name;  ///< "0.8B", "2B", "4B", "9B", "27B"
+    const char* name;  ///< "0.8B", "2B", "4B", "9B", "27B", "35B-A3B", "80B-A3B"
     ModelConfig config;
+    const char* arch = "qwen35";  ///< general.architecture of its GGUF: qwen35, qwen35moe, qwen3next
 };
 
 namespace shapes_detail {
@@ -57,6 +59,31 @@ inline constexpr std::array<NamedShape, 5> k_qwen35{{
     {"27B", qwen35(5120, 64, 48, 24, 4, 17408, false)},
 }};
 
+/// A mixture-of-experts model on the same mixer stack (n_ff unused: every layer is MoE).
+constexpr ModelConfig moe(ModelConfig c, int64_t experts, int64_t used, int64_t ff_exp, int64_t ff_shexp) {
+    c.n_ff = 0;
+    c.n_expert = experts;
+    c.n_expert_used = used;
+    c.n_ff_exp = ff_exp;
+    c.n_ff_shexp = ff_shexp;
+    return c;
+}
+
+/// Qwen3-Next: Qwen3's vocabulary, value heads in HF's grouped order (its converter does not
+/// reorder them, docs/GGUF_QWEN35.md).
+constexpr ModelConfig qwen3next(ModelConfig c) {
+    c.n_vocab = 151936;
+    c.v_head_order = HeadOrder::grouped;
+    return c;
+}
+
+// HF's Qwen3_5MoeTextConfig and Qwen3NextConfig defaults, which are these two models' configs.
+//                                                          hidden layers Hv  H Hkv ff tied   experts top-k ff_exp ff_shexp
+inline constexpr std::array<NamedShape, 2> k_moe{{
+    {"35B-A3B", moe(qwen35(2048, 40, 32, 16, 2, 0, false), 256, 8, 512, 512), "qwen35moe"},
+    {"80B-A3B", qwen3next(moe(qwen35(2048, 48, 32, 16, 2, 0, false), 512, 10, 512, 512)), "qwen3next"},
+}};
+
 /// "0.8b" matches "0.8B": names compare without case.
 constexpr bool same_name(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -69,18 +96,25 @@ constexpr bool same_name(std::string_view a, std::string_view b) {
 
 }  // namespace shapes_detail
 
-/// Qwen3.5-0.8B, 2B, 4B, 9B, 27B, smallest first.
+/// Qwen3.5-0.8B, 2B, 4B, 9B, 27B (dense), smallest first.
 inline std::span<const NamedShape> qwen35_shapes() { return shapes_detail::k_qwen35; }
+/// Qwen3.5-35B-A3B (qwen35moe) and Qwen3-Next-80B-A3B (qwen3next).
+inline std::span<const NamedShape> moe_shapes() { return shapes_detail::k_moe; }
 
-/// The configuration named `name` (case-insensitive: "0.8B" or "0.8b"); gdn::Error listing
-/// the known names otherwise.
-inline const ModelConfig& qwen35_shape(std::string_view name) {
+/// The shape named `name` among the dense and MoE ones (case-insensitive: "0.8B" or "0.8b");
+/// gdn::Error listing the known names otherwise.
+inline const NamedShape& named_shape(std::string_view name) {
     std::string known;
-    for (const NamedShape& s : shapes_detail::k_qwen35) {
-        if (shapes_detail::same_name(name, s.name)) return s.config;
-        known += known.empty() ? s.name : std::string(", ") + s.name;
+    for (std::span<const NamedShape> list : {qwen35_shapes(), moe_shapes()}) {
+        for (const NamedShape& s : list) {
+            if (shapes_detail::same_name(name, s.name)) return s;
+            known += known.empty() ? s.name : std::string(", ") + s.name;
+        }
     }
-    fail("unknown Qwen3.5 shape '", name, "' (known: ", known, ")");
+    fail("unknown model shape '", name, "' (known: ", known, ")");
 }
+
+/// The configuration of named_shape(name).
+inline const ModelConfig& qwen35_shape(std::string_view name) { return named_shape(name).config; }
 
 }  // namespace gdn
