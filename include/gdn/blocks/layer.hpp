@@ -1,5 +1,6 @@
 // gdn/blocks/layer.hpp - Layer<Mixer, Mlp>: one model layer, h = x + Mixer(norm(x)),
-// out = h + Mlp(norm(h)). A bare mixer block in a Model means Layer<Mixer, Mixer::default_mlp>.
+// out = h + Mlp(norm(h)), Mlp a dense MlpBlock or a mixture-of-experts MoeBlock. A bare mixer
+// block in a Model means Layer<Mixer, Mixer::default_mlp>.
 #pragma once
 
 #include <concepts>
@@ -11,6 +12,7 @@
 #include "gdn/blocks/deltanet_block.hpp"
 #include "gdn/blocks/layer_kind.hpp"
 #include "gdn/blocks/mlp_block.hpp"
+#include "gdn/blocks/moe_block.hpp"
 #include "gdn/core/error.hpp"
 #include "gdn/core/weights.hpp"
 
@@ -27,7 +29,8 @@ template <class Mixer, class Mlp = typename Mixer::default_mlp>
 struct Layer {
     static_assert(MixerBlock<Mixer>,
                   "Layer<Mixer, Mlp>: Mixer must be a gdn::DeltaNetBlock<...> or gdn::AttnBlock<...>.");
-    static_assert(MlpBlockType<Mlp>, "Layer<Mixer, Mlp>: Mlp must be a gdn::MlpBlock<...>.");
+    static_assert(MlpBlockType<Mlp> || MoeBlockType<Mlp>,
+                  "Layer<Mixer, Mlp>: Mlp must be a gdn::MlpBlock<...> or gdn::MoeBlock<...>.");
     using mixer = Mixer;
     using mlp = Mlp;
     static constexpr LayerKind kind = Mixer::kind;
@@ -47,7 +50,7 @@ struct Layer {
         } else {
             Mixer::validate(w.deltanet, layer);
         }
-        Mlp::validate(w.mlp, layer);
+        Mlp::validate(w, layer);
     }
 };
 

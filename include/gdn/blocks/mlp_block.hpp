@@ -8,6 +8,7 @@
 
 #include "gdn/blocks/check.hpp"
 #include "gdn/blocks/tags.hpp"
+#include "gdn/core/error.hpp"
 #include "gdn/core/weights.hpp"
 
 namespace gdn {
@@ -25,9 +26,13 @@ struct MlpBlock {
     [[nodiscard]] static std::string describe() {
         return "MlpBlock<" + std::string(weight_format_name<Quant>()) + ">";
     }
-    /// Throws naming the layer and tensor when gate/up/down are not stored as Quant.
-    static void validate(const MlpWeights& w, int64_t layer) {
+    /// Throws naming the layer and tensor when the layer's MLP is MoE or gate/up/down are not
+    /// stored as Quant.
+    static void validate(const LayerWeights& l, int64_t layer) {
         const std::string b = describe();
+        GDN_CHECK(!l.is_moe(), "layer ", layer, ": the model declares ", b,
+                  " but the weights hold a mixture-of-experts MLP (declare MoeBlock<...>)");
+        const MlpWeights& w = l.mlp;
         detail::check_projection_format<Quant>(w.gate, layer, b, "mlp.gate");
         detail::check_projection_format<Quant>(w.up, layer, b, "mlp.up");
         detail::check_projection_format<Quant>(w.down, layer, b, "mlp.down");

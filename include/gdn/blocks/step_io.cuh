@@ -23,7 +23,9 @@ struct StepIO {
     float* sep[3] = {};       ///< unfused in-projection outputs (when a file mixes types):
                               ///< [n, max(Hv*dv, Hkv*hd)], [n, max(Hv, Hkv*hd)], [n, Hv]
     float* mix = nullptr;     ///< [n, max(Hv*dv, H*hd)] mixer output, the out-projection's input
-    float* h = nullptr;       ///< [n, n_ff] MLP hidden
+    float* h = nullptr;       ///< [n, max(n_ff, n_expert_used * n_ff_exp + n_ff_shexp)] MLP hidden
+    float* moe_logits = nullptr;  ///< MoE: [n, n_expert + 2] + 4 floats: router (+ shared gate) logits
+    int32_t* moe_ids = nullptr;   ///< MoE: [n, n_expert_used] chosen experts
     const int32_t* pos = nullptr;  ///< decode: [n] positions; prefill: [1] the first token's
     int n = 1;                ///< rows: sequences (decode) or tokens (prefill)
     bool prefill = false;

@@ -1,6 +1,6 @@
 // gdn/schedule/model.hpp - Model<Entries...>: the compile-time layer list of a model.
 // Entries are mixer blocks (DeltaNetBlock<...>, AttnBlock<...>, each implying its MLP),
-// Layer<Mixer, MlpBlock<...>>, or Repeat<N, Entries...> (nested repeats allowed); they are
+// Layer<Mixer, MlpBlock<...>> or Layer<Mixer, MoeBlock<...>> (mixture of experts), or Repeat<N, Entries...> (nested repeats allowed); they are
 // flattened, in order, into Layer<Mixer, Mlp> types:
 //
 //   using Qwen35_0_8B = gdn::Model<gdn::Repeat<6,
@@ -22,6 +22,7 @@
 #include "gdn/blocks/layer.hpp"
 #include "gdn/blocks/layer_kind.hpp"
 #include "gdn/blocks/mlp_block.hpp"
+#include "gdn/blocks/moe_block.hpp"
 #include "gdn/blocks/tags.hpp"
 #include "gdn/core/error.hpp"
 #include "gdn/core/weights.hpp"
@@ -74,7 +75,7 @@ template <class Entry>
 struct Flatten {
     static_assert(dependent_false<Entry>,
                   "Model<...> entries must be DeltaNetBlock<...>, AttnBlock<...>, Layer<Mixer, "
-                  "MlpBlock<...>> or Repeat<N, ...>; an MlpBlock alone needs Layer<> to pair it "
+                  "MlpBlock<...>> (or MoeBlock<...>) or Repeat<N, ...>; an MLP block alone needs Layer<> to pair it "
                   "with its mixer.");
     using type = TypeList<>;
 };
