@@ -1,5 +1,5 @@
 // bench/decode.cu - decode speed of random-weight Qwen3.5 models at the real shapes (0.8B, 2B,
-// 4B, 9B, 27B), against the memory-bandwidth floor measured in the same run; batched decode of
+// 4B, 9B, 27B; MoE 35B-A3B and 80B-A3B), against the memory-bandwidth floor measured in the same run; batched decode of
 // independent sequences; prefill speed.
 //
 // Per row: a model of that shape with every matrix in one weight type (bf16, q8_0, q4_0,
@@ -10,7 +10,8 @@
 // generate(17) on the decoder's stream, divided by 16.
 //
 // Bytes touched per token (the floor's numerator):
-//   weights   every matrix once, one embedding row, the LM head whole
+//   weights   every matrix once, one embedding row, the LM head whole; of an MoE layer
+//             (35B-A3B, 80B-A3B) the router, shared expert and the top-k experts only
 //   state     2 * 4 * Hv*dk*dv per DeltaNet layer (float32 state, read + written)
 //   KV        per attention layer 2 * Hkv * kv_row_bytes * (pos + 1), averaged over the
 //             timed positions
@@ -80,6 +81,7 @@ struct Shape {
 std::vector<Shape> all_shapes() {
     std::vector<Shape> out;
     for (const gdn::NamedShape& s : gdn::qwen35_shapes()) out.push_back({s.name, s.config});
+    for (const gdn::NamedShape& s : gdn::moe_shapes()) out.push_back({s.name, s.config});
     return out;
 }
 
@@ -206,8 +208,17 @@ Options parse(int argc, char** argv) {
 }
 
 // ---- bytes ----------------------------------------------------------------------------
-/// Weight bytes read per token: every matrix once, one embedding row, the LM head whole.
-double weight_bytes_per_token(const gdn::ModelWeights& w) {
+/// Expected distinct experts a step of `batch` sequences reads, each choosing k of n uniformly:
+/// n (1 - (1 - k/n)^batch).
+double distinct_experts(const gdn::ModelConfig& c, int batch) {
+    const double n = double(c.n_expert), k = double(c.n_expert_used);
+    return n * (1.0 - std::pow(1.0 - k / n, double(batch)));
+}
+
+/// Weight bytes read per step of `batch` sequences: every matrix once, one embedding row per
+/// sequence, the LM head whole; of an MoE layer the router, the shared expert and the experts
+/// chosen (top-k at batch 1, distinct_experts above).
+double weight_bytes_per_token(const gdn::ModelWeights& w, int batch = 1) {
     double b = double(w.tok_embd.row_bytes()) + double(w.output.bytes());
     for (const gdn::LayerWeights& l : w.layers) {
         if (l.is_attention) {
@@ -217,6 +228,13 @@ double weight_bytes_per_token(const gdn::ModelWeights& w) {
             for (const gdn::TensorView* t : {&d.qkv, &d.z, &d.beta, &d.alpha, &d.out}) b += double(t->bytes());
         }
         for (const gdn::TensorView* t : {&l.mlp.gate, &l.mlp.up, &l.mlp.down}) b += double(t->bytes());
+        if (l.is_moe()) {
+            const gdn::MoeWeights& m = l.moe;
+            for (const gdn::TensorView* t : {&m.router, &m.shexp_gate, &m.shexp.gate, &m.shexp.up, &m.shexp.down})
+                b += double(t->bytes());
+            const double per_expert = double(m.gate(0).bytes() + m.up(0).bytes() + m.down(0).bytes());
+            b += distinct_experts(w.config, batch) * per_expert;
+        }
     }
     return b;
 }
@@ -341,7 +359,7 @@ Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int6
     // Timed steps run at positions [ctx - steps, ctx): step at pos reads pos + 1 KV rows.
     // A step of `batch` sequences reads the weights once and every sequence's state and KV.
     const double mean_positions = double(ctx - o.steps + 1 + ctx) / 2.0;
-    const double bytes = weight_bytes_per_token(w) +
+    const double bytes = weight_bytes_per_token(w, batch) +
                          batch * (state_bytes_per_token(c) + kv_bytes_per_token(c, kv, mean_positions));
     r.ms = gdn::bench::median(per_step);
     r.tok_s = batch * 1e3 / r.ms;
@@ -411,6 +429,7 @@ PrefillRow run_prefill(const Shape& s, const gdn::ModelWeights& w, DType wt, DTy
         }
         r.ms = gdn::bench::median(ms);
         // 2 flops per weight per token in the matrix products (the LM head runs once).
+        // (MoE: the active parameters of one token)
         const double params = weight_bytes_per_token(w) / (double(gdn::dtype_row_bytes(wt, 256)) / 256.0);
         r.tflops = 2.0 * params * n / (r.ms * 1e-3) / 1e12;
         const std::vector<float> lg = dec.logits();

@@ -4,6 +4,7 @@
 #   scripts/gpu-check.sh            # build in build-gpu/ with all cores, then run
 #   PREBUILT=1 scripts/gpu-check.sh # run the binaries carried in build-gpu/ (built here with the
 #                                   # same script and GDN_BUILD_ONLY=1)
+#   TARGETS="gdn_gpu_moe" BENCH=0 MIXES=0 SANITIZE=0 scripts/gpu-check.sh   # build and run a subset
 # Eigen and Catch2 headers come from .carry/include (carry it; the GPU machine has neither).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,9 @@ if [ "${PREBUILT:-0}" != 1 ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGDN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
         -DGDN_EIGEN_INCLUDE_DIR="$root/.carry/include" -DGDN_CATCH2_INCLUDE_DIR="$root/.carry/include" \
         > "$out/configure.log" 2>&1 || { cat "$out/configure.log"; exit 1; }
-  cmake --build "$build" -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -60 "$out/build.log"; exit 1; }
+  # shellcheck disable=SC2086
+  cmake --build "$build" -j "$(nproc)" ${TARGETS:+--target $TARGETS} > "$out/build.log" 2>&1 ||
+      { tail -60 "$out/build.log"; exit 1; }
 fi
 [ "${GDN_BUILD_ONLY:-0}" = 1 ] && exit 0
 

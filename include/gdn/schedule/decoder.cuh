@@ -9,6 +9,7 @@
 //              with the residual; +3 / +2 when a file stores a layer's in-projections
 //              in different types, as K-quant mixes may do for attn_v)
 //              then its MlpBlock: gate/up with the post norm, down with the residual  2
+//              or its MoeBlock: router GEMV, the chosen experts' gate/up and down      3
 //   LM head with output_norm prologue, argmax/sample, advance               3
 // The matrix products are GEMVs up to 8 rows and tensor-core GEMMs above (kernels/gemm.cuh).
 // Per-token inputs live in device memory: `token[s]` (read by the embedding, overwritten by the
@@ -46,6 +47,7 @@
 #include "gdn/blocks/attn_block.cuh"
 #include "gdn/blocks/deltanet_block.cuh"
 #include "gdn/blocks/mlp_block.cuh"
+#include "gdn/blocks/moe_block.cuh"
 #include "gdn/blocks/step_io.cuh"
 #include "gdn/kernels/attention_decode.cuh"
 #include "gdn/kernels/attention_prefill.cuh"
@@ -200,8 +202,9 @@ public:
     /// Launches per step for a model of this shape whose layers' input projections fuse
     /// (one type per layer's projections, as in every GGUF quant mix of llama.cpp's).
     static constexpr int64_t fused_launches_per_step(const ModelConfig& c) {
-        return k_step_launches +
-               (DeltaNetBlock<any_format>::launches + MlpBlock<any_format>::launches) * c.n_layer;
+        return k_step_launches + (DeltaNetBlock<any_format>::launches +
+                                  (c.is_moe() ? MoeBlock<any_format>::launches : MlpBlock<any_format>::launches)) *
+                                     c.n_layer;
     }
     [[nodiscard]] cudaStream_t stream() const { return stream_; }
     /// Graph (re-)captures so far: one per FAWindow crossing.
@@ -401,6 +404,8 @@ private:
     struct LayerBuffers {
         bool attention = false;
         TensorView in_proj;                 // fused [qkv|z|b|a] or [q|k|v] rows, when fusable
+        TensorView router;                  // MoE: fused [router | shexp_gate] rows, when fusable
+        MoeLayerState moe;
         DeltaNetLayerState deltanet;        // views of the memory below
         AttnLayerState attn;
         detail::DeviceMemory state, conv_ring, k_cache, v_cache;
@@ -447,8 +452,10 @@ private:
                                  rows * std::max(c.ssm_n_v_heads, kv_dim),
                                  rows * c.ssm_n_v_heads,
                                  rows * std::max(vdim, c.n_head * c.head_dim),
-                                 rows * c.n_ff,
-                                 b * c.n_vocab};
+                                 rows * std::max(c.n_ff, c.n_expert_used * c.n_ff_exp + c.n_ff_shexp),
+                                 b * c.n_vocab,
+                                 rows * (c.n_expert + 2) + 4,
+                                 rows * c.n_expert_used};
         size_t total = 0;
         for (int64_t s : sizes) total += static_cast<size_t>(detail::align_up(s * 4));
         arena_ = detail::DeviceMemory(total);
@@ -456,7 +463,8 @@ private:
         GDN_CUDA_CHECK(cudaMemsetAsync(arena_.ptr, 0xff, total, stream_));
         auto* p = arena_.as<std::byte>();
         float* sep[3] = {};
-        float** slots[] = {&x_, &proj_, &sep[0], &sep[1], &sep[2], &mix_, &h_, &logits_};
+        float* moe_ids = nullptr;
+        float** slots[] = {&x_, &proj_, &sep[0], &sep[1], &sep[2], &mix_, &h_, &logits_, &moe_logits_, &moe_ids};
         for (size_t i = 0; i < std::size(sizes); ++i) {
             *slots[i] = reinterpret_cast<float*>(p);
             p += detail::align_up(sizes[i] * 4);
@@ -519,14 +527,26 @@ private:
                               bool(opt_.deltanet_wht[i]), fused ? &l.in_proj : nullptr};
                 launches_ += DeltaNetBlock<any_format>::launches + (fused ? 0 : 3);
             }
-            launches_ += MlpBlock<any_format>::launches;
+            if (lw.is_moe()) {
+                const MoeWeights& m = lw.moe;
+                if (m.has_shared() && adjacent({&m.router, &m.shexp_gate})) {
+                    l.router = concat_view(m.router, m.router.rows() + 1, i);
+                    l.moe.router_fused = &l.router;
+                }
+                launches_ += moe_launches(m, l.moe);
+            } else {
+                launches_ += MlpBlock<any_format>::launches;
+            }
         }
-        io_ = {x_, proj_, {sep[0], sep[1], sep[2]}, mix_, h_, pos_ptr(), b, false, nullptr, cfg_.rms_eps};
+        io_ = {x_, proj_, {sep[0], sep[1], sep[2]}, mix_, h_, moe_logits_, reinterpret_cast<int32_t*>(moe_ids),
+               pos_ptr(), b, false, nullptr, cfg_.rms_eps};
     }
 
     static TensorView concat_view(const TensorView& first, int64_t rows, size_t layer) {
         TensorView v = first;
-        v.name = "blk." + std::to_string(layer) + ".in_proj (fused)";
+        v.name = "blk." + std::to_string(layer) + "." + (first.name.find("ffn_gate_inp") != std::string::npos
+                                                            ? "ffn_gate_inp + ffn_gate_inp_shexp (fused)"
+                                                            : "in_proj (fused)");
         v.ne = {first.cols(), rows, 1, 1};
         v.n_dims = 2;
         return v;
@@ -572,7 +592,7 @@ private:
             } else {
                 launches += enqueue_deltanet(cfg_, lw, l.deltanet, io_, stream_);
             }
-            launches += enqueue_mlp(lw, io_, stream_);
+            launches += lw.is_moe() ? enqueue_moe(cfg_, lw, l.moe, io_, stream_) : enqueue_mlp(lw, io_, stream_);
         }
         enqueue_head(0, opt_.batch, logits_, next_ptr(), pos_ptr());
         kernels::launch_kernel("advance_kernel", detail::advance_kernel, dim3(1), dim3(opt_.batch), 0, stream_,
@@ -602,7 +622,10 @@ private:
                 enqueue_attention<FAWindow>(cfg_, lw, l.attn.sequence(cfg_, seq), io, stream_);
             else
                 enqueue_deltanet(cfg_, lw, l.deltanet.sequence(cfg_, seq), io, stream_);
-            enqueue_mlp(lw, io, stream_);
+            if (lw.is_moe())
+                enqueue_moe(cfg_, lw, l.moe, io, stream_);
+            else
+                enqueue_mlp(lw, io, stream_);
         }
         // pos moves past the chunk; after the last one it stays on the last prompt position
         // for the choice (its sampling counter, as in token-by-token decode), then advances.
@@ -662,7 +685,7 @@ private:
     ModelWeights w_;
     std::vector<LayerBuffers> layers_;
     detail::DeviceMemory arena_, scalars_, ring_mem_, sampling_ws_, attn_ws_, prefill_ws_, prompt_;
-    float *x_ = nullptr, *proj_ = nullptr, *mix_ = nullptr, *h_ = nullptr, *logits_ = nullptr;
+    float *x_ = nullptr, *proj_ = nullptr, *mix_ = nullptr, *h_ = nullptr, *logits_ = nullptr, *moe_logits_ = nullptr;
     StepIO io_;
     int32_t* ring_ = nullptr;        // [ring_cap, batch] device: row r = the ids of ring step r
     int32_t* host_ring_ = nullptr;   // [ring_cap, batch] pinned mirror

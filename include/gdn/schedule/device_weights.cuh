@@ -3,9 +3,9 @@
 // device allocation (owned by `storage`), so kernels and the host share one description.
 // Large matrices keep their GGUF bytes; the small per-channel vectors (norm weights, conv
 // taps, dt_bias, ssm_a) become float32, which is what the kernels read.
-// A layer's input projections ([qkv|z|b|a] for DeltaNet, [q|k|v] for attention) are laid
-// out back to back when they share type and width, so one GEMV can read them as one matrix
-// (see `adjacent`).
+// A layer's input projections ([qkv|z|b|a] for DeltaNet, [q|k|v] for attention) and an MoE
+// layer's router and shared-expert gate are laid out back to back when they share type and
+// width, so one GEMV can read them as one matrix (see `adjacent`).
 // An optional progress callback hears (bytes copied so far, bytes in all) after each tensor,
 // for a progress bar while a large model uploads.
 #pragma once
@@ -161,6 +161,14 @@ inline ModelWeights upload_weights(const ModelWeights& host, cudaStream_t stream
             for (TensorView* v : {&d.conv, &d.dt_bias, &d.ssm_a, &d.ssm_norm}) up.add(v, true);
         }
         for (TensorView* m : {&l.mlp.gate, &l.mlp.up, &l.mlp.down}) up.add(m, false);
+        MoeWeights& e = l.moe;
+        if (e.has_shared()) {
+            up.add_adjacent({&e.router, &e.shexp_gate});  // one GEMV gives all of a row's gate logits
+        } else {
+            up.add(&e.router, false);
+        }
+        for (TensorView* m : {&e.gate_exps, &e.up_exps, &e.down_exps, &e.shexp.gate, &e.shexp.up, &e.shexp.down})
+            up.add(m, false);
     }
     dev.storage = up.upload(stream, progress);
     return dev;

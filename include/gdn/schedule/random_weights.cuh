@@ -6,6 +6,8 @@
 // tensor 256-byte aligned, a layer's input projections ([qkv|z|b|a] or [q|k|v]) back to back,
 // tied embeddings shared, and the small per-channel vectors float32.
 //
+// MoE shapes (config.n_expert > 0) get a router and shared-expert gate in f32 (as converter
+// files have them) and their experts in the matrix type.
 // Values are chosen so activations stay finite through 64 layers: every matrix element has
 // a standard deviation of about 1/sqrt(cols), so W x of an RMS-normalised x has unit scale.
 // Quant blocks get random bytes (quants, and Q4_K's 6-bit sub-scales) with the f16 scale
@@ -205,9 +207,38 @@ inline Plan plan_weights(ModelWeights& w, DType mat) {
             vec(d.ssm_a, b + "ssm_a", c.ssm_n_v_heads, -4.5f, 7.f);  // [-8, -1]
             vec(d.ssm_norm, b + "ssm_norm", c.ssm_d_v, 1.f, 0.2f);
         }
-        matrix(l.mlp.gate, b + "ffn_gate", e, c.n_ff);
-        matrix(l.mlp.up, b + "ffn_up", e, c.n_ff);
-        matrix(l.mlp.down, b + "ffn_down", c.n_ff, e);
+        if (!c.is_moe()) {
+            matrix(l.mlp.gate, b + "ffn_gate", e, c.n_ff);
+            matrix(l.mlp.up, b + "ffn_up", e, c.n_ff);
+            matrix(l.mlp.down, b + "ffn_down", c.n_ff, e);
+            continue;
+        }
+        // MoE: router and shared gate f32 back to back (one GEMV), std 1/sqrt(e) as a matrix's
+        // elements; the experts as 3-D [cols, rows, n_expert] matrices of `mat`.
+        MoeWeights& m = l.moe;
+        const float spread = 2.f * 1.7320508f / std::sqrt(float(e));  // uniform, std 1/sqrt(e)
+        m.router = make_view(b + "ffn_gate_inp", DType::f32, e, c.n_expert);
+        plan.items.push_back({&m.router, plan.total, true, 0.f, spread});
+        plan.total += e * c.n_expert * 4;
+        if (c.n_ff_shexp > 0) {
+            m.shexp_gate = make_view(b + "ffn_gate_inp_shexp", DType::f32, e, 1);
+            plan.items.push_back({&m.shexp_gate, plan.total, true, 0.f, spread});
+            plan.total += e * 4;
+        }
+        plan.total = detail::align_up(plan.total);
+        auto experts = [&](TensorView& v, const std::string& name, int64_t cols, int64_t rows) {
+            matrix(v, name, cols, rows * c.n_expert);
+            v.ne = {cols, rows, c.n_expert, 1};
+            v.n_dims = 3;
+        };
+        experts(m.gate_exps, b + "ffn_gate_exps", e, c.n_ff_exp);
+        experts(m.up_exps, b + "ffn_up_exps", e, c.n_ff_exp);
+        experts(m.down_exps, b + "ffn_down_exps", c.n_ff_exp, e);
+        if (c.n_ff_shexp > 0) {
+            matrix(m.shexp.gate, b + "ffn_gate_shexp", e, c.n_ff_shexp);
+            matrix(m.shexp.up, b + "ffn_up_shexp", e, c.n_ff_shexp);
+            matrix(m.shexp.down, b + "ffn_down_shexp", c.n_ff_shexp, e);
+        }
     }
     return plan;
 }
@@ -313,9 +344,9 @@ inline ModelWeights random_device_weights(const ModelConfig& c, DType weight_typ
     c.validate();
     random_detail::check_type(weight_type);
     GDN_CHECK(c.n_embd % 256 == 0 && c.n_ff % 256 == 0 && (c.ssm_n_v_heads * c.ssm_d_v) % 256 == 0 &&
-                  (c.n_head * c.head_dim) % 256 == 0,
+                  (c.n_head * c.head_dim) % 256 == 0 && c.n_ff_exp % 256 == 0 && c.n_ff_shexp % 256 == 0,
               "random_device_weights: every matrix width must be a multiple of 256 (n_embd ", c.n_embd, ", n_ff ",
-              c.n_ff, ")");
+              c.n_ff, ", n_ff_exp ", c.n_ff_exp, ", n_ff_shexp ", c.n_ff_shexp, ")");
     ModelWeights w;
     w.config = c;
     random_detail::Plan plan = random_detail::plan_weights(w, weight_type);
