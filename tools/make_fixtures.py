@@ -42,7 +42,16 @@ N_TOKENS = 320
 # attention layers), the real head sizes (dk = dv = 128, head_dim = 256) with F16 weights,
 # Hv = 3*Hk with dk != dv and a layer count that is not a multiple of the interval, tied
 # and untied LM heads.
+# MoE fixtures (arch qwen35moe: Qwen3_5MoeForCausalLM, tiled V heads in the GGUF; qwen3next:
+# Qwen3NextForCausalLM, grouped V heads, packed in_proj_qkvz / in_proj_ba) route through a
+# shared expert and n_expert experts, top-k; router_std is the router logits' spread.
 FIXTURES = [
+    dict(name="qwen35moe_e16_top4_f16", arch="qwen35moe", seed=404, ftype="f16", tied=False, n_layer=6,
+         n_embd=64, n_ff=0, n_vocab=288, hk=2, hv=4, dk=32, dv=32, n_head=4, n_head_kv=2, head_dim=64,
+         n_expert=16, n_expert_used=4, n_ff_exp=32, n_ff_shexp=48, router_std=2.5),
+    dict(name="qwen3next_e8_top2", arch="qwen3next", seed=505, ftype="f32", tied=True, n_layer=5,
+         n_embd=64, n_ff=96, n_vocab=288, hk=2, hv=4, dk=32, dv=32, n_head=4, n_head_kv=2, head_dim=64,
+         n_expert=8, n_expert_used=2, n_ff_exp=32, n_ff_shexp=32, router_std=2.5),
     dict(name="qwen35_r2_tied", seed=101, ftype="f32", tied=True, n_layer=8, n_embd=64, n_ff=128,
          n_vocab=384, hk=2, hv=4, dk=32, dv=32, n_head=4, n_head_kv=2, head_dim=64),
     dict(name="qwen35_r2_real_heads_f16", seed=202, ftype="f16", tied=False, n_layer=4, n_embd=64,
@@ -55,6 +64,10 @@ ROPE_THETA = 1e7
 PARTIAL_ROTARY = 0.25
 RMS_EPS = 1e-6
 INTERVAL = 4
+# Every routing decision of the float64 decode must clear this gap between the k-th and (k+1)-th
+# router logit, so float32 decoders (error ~1e-5 relative) choose the same experts: the
+# generator resamples a token whose step would route closer than this.
+MIN_ROUTER_LOGIT_GAP = 0.05
 
 
 def config_of(s: dict, order: str) -> ref.Config:
@@ -64,7 +77,13 @@ def config_of(s: dict, order: str) -> ref.Config:
                       ssm_d_k=s["dk"], ssm_d_v=s["dv"], ssm_conv_kernel=CONV_KERNEL,
                       n_head=s["n_head"], n_head_kv=s["n_head_kv"], head_dim=s["head_dim"],
                       n_rot=int(s["head_dim"] * PARTIAL_ROTARY), rope_theta=ROPE_THETA,
-                      rms_eps=float(np.float32(RMS_EPS)), tied=s["tied"], v_head_order=order)
+                      rms_eps=float(np.float32(RMS_EPS)), tied=s["tied"], v_head_order=order,
+                      n_expert=s.get("n_expert", 0), n_expert_used=s.get("n_expert_used", 0),
+                      n_ff_exp=s.get("n_ff_exp", 0), n_ff_shexp=s.get("n_ff_shexp", 0))
+
+
+def arch_of(s: dict) -> str:
+    return s.get("arch", "qwen35")
 
 
 def mrope_section(n_rot: int) -> list[int]:
@@ -111,13 +130,35 @@ def make_params(s: dict) -> dict[str, np.ndarray]:
             p[a + "conv1d.weight"] = rng.normal(0.0, 0.5, size=(c.conv_dim, 1, CONV_KERNEL)).astype(np.float32)
             p[a + "norm.weight"] = rng.uniform(0.5, 1.5, size=c.ssm_d_v).astype(np.float32)
             mat(a + "out_proj.weight", E, c.ssm_n_v_heads * c.ssm_d_v)
-            mat(a + "in_proj_qkv.weight", c.conv_dim, E)
-            mat(a + "in_proj_z.weight", c.ssm_n_v_heads * c.ssm_d_v, E)
-            mat(a + "in_proj_b.weight", c.ssm_n_v_heads, E)
-            mat(a + "in_proj_a.weight", c.ssm_n_v_heads, E)
-        mat(pre + "mlp.gate_proj.weight", F, E)
-        mat(pre + "mlp.up_proj.weight", F, E)
-        mat(pre + "mlp.down_proj.weight", E, F)
+            if arch_of(s) == "qwen3next":  # packed per key head: [q k v z] and [b a]
+                mat(a + "in_proj_qkvz.weight", c.conv_dim + c.ssm_n_v_heads * c.ssm_d_v, E)
+                mat(a + "in_proj_ba.weight", 2 * c.ssm_n_v_heads, E)
+            else:
+                mat(a + "in_proj_qkv.weight", c.conv_dim, E)
+                mat(a + "in_proj_z.weight", c.ssm_n_v_heads * c.ssm_d_v, E)
+                mat(a + "in_proj_b.weight", c.ssm_n_v_heads, E)
+                mat(a + "in_proj_a.weight", c.ssm_n_v_heads, E)
+        if c.n_expert:
+            m = pre + "mlp."
+            mat(m + "gate.weight", c.n_expert, E, std=s["router_std"] * E ** -0.5)
+            gu = rng.normal(0.0, E ** -0.5, size=(c.n_expert, 2 * c.n_ff_exp, E))
+            dn = rng.normal(0.0, c.n_ff_exp ** -0.5, size=(c.n_expert, E, c.n_ff_exp))
+            if s["ftype"] == "f16":
+                gu, dn = gu.astype(np.float16), dn.astype(np.float16)
+            p[m + "experts.gate_up_proj"] = gu.astype(np.float32)
+            p[m + "experts.down_proj"] = dn.astype(np.float32)
+            mat(m + "shared_expert.gate_proj.weight", c.n_ff_shexp, E)
+            mat(m + "shared_expert.up_proj.weight", c.n_ff_shexp, E)
+            mat(m + "shared_expert.down_proj.weight", E, c.n_ff_shexp)
+            mat(m + "shared_expert_gate.weight", 1, E, std=E ** -0.5)
+            if s["ftype"] == "f16":  # the converter keeps router and shared gate in F32
+                p[m + "gate.weight"] = rng.normal(0.0, s["router_std"] * E ** -0.5,
+                                                  size=(c.n_expert, E)).astype(np.float32)
+                p[m + "shared_expert_gate.weight"] = rng.normal(0.0, E ** -0.5, size=(1, E)).astype(np.float32)
+        else:
+            mat(pre + "mlp.gate_proj.weight", F, E)
+            mat(pre + "mlp.up_proj.weight", F, E)
+            mat(pre + "mlp.down_proj.weight", E, F)
         centred_norm(pre + "input_layernorm.weight", E)
         centred_norm(pre + "post_attention_layernorm.weight", E)
     centred_norm("model.norm.weight", E)
@@ -154,6 +195,13 @@ HF_TO_GGUF = {
     "mlp.gate_proj.weight": "ffn_gate.weight",
     "mlp.up_proj.weight": "ffn_up.weight",
     "mlp.down_proj.weight": "ffn_down.weight",
+    "linear_attn.in_proj_ba.weight": "ssm_ba.weight",  # qwen3next, written as is
+    "mlp.gate.weight": "ffn_gate_inp.weight",
+    "mlp.experts.down_proj": "ffn_down_exps.weight",
+    "mlp.shared_expert.gate_proj.weight": "ffn_gate_shexp.weight",
+    "mlp.shared_expert.up_proj.weight": "ffn_up_shexp.weight",
+    "mlp.shared_expert.down_proj.weight": "ffn_down_shexp.weight",
+    "mlp.shared_expert_gate.weight": "ffn_gate_inp_shexp.weight",
 }
 
 
@@ -171,7 +219,7 @@ def convert_tensor(s: dict, hf: str, data: np.ndarray) -> np.ndarray:
     hk, hv, dk, dv = s["hk"], s["hv"], s["dk"], s["dv"]
     r = hv // hk
     x = data.astype(np.float64)
-    if hk != hv and "linear_attn." in hf:
+    if hk != hv and "linear_attn." in hf and arch_of(s) != "qwen3next":  # Qwen3NextModel does not reorder
         if ".in_proj_qkv." in hf:
             qk = 2 * hk * dk
             x = np.concatenate([x[:qk], ref.grouped_to_tiled(x[qk:], 0, hk, r, dv)], axis=0)
@@ -199,7 +247,8 @@ def convert_tensor(s: dict, hf: str, data: np.ndarray) -> np.ndarray:
 def gguf_dtype(s: dict, name: str, x: np.ndarray):
     """--outtype f32 keeps everything F32; f16 stores matrices F16 but keeps 1-D tensors,
     norms and the conv taps F32, as the converter does."""
-    if s["ftype"] == "f32" or x.ndim <= 1 or name.endswith("_norm.weight") or "ssm_conv1d" in name:
+    if (s["ftype"] == "f32" or x.ndim <= 1 or name.endswith("_norm.weight") or "ssm_conv1d" in name
+            or "ffn_gate_inp" in name):  # router and shared-expert gate: forced F32 (ffn_gate_inp*)
         return np.float32
     return np.float16
 
@@ -239,17 +288,25 @@ def make_vocab(n_vocab: int):
 def write_gguf(s: dict, p: dict[str, np.ndarray], path: str) -> dict[str, tuple]:
     import gguf
 
-    c = config_of(s, "tiled")
-    w = gguf.GGUFWriter(path, "qwen35")
+    arch = arch_of(s)
+    c = config_of(s, "grouped" if arch == "qwen3next" else "tiled")
+    w = gguf.GGUFWriter(path, arch)
     w.add_type(gguf.GGUFType.MODEL)
     w.add_name(s["name"])
     w.add_block_count(c.n_layer)
     w.add_context_length(4096)
     w.add_embedding_length(c.n_embd)
-    w.add_feed_forward_length(c.n_ff)
+    if c.n_ff:  # Qwen3_5MoeTextConfig has no intermediate_size: the converter writes none
+        w.add_feed_forward_length(c.n_ff)
     w.add_head_count(c.n_head)
     w.add_head_count_kv(c.n_head_kv)
-    w.add_rope_dimension_sections(mrope_section(c.n_rot) + [0])
+    if c.n_expert:  # TextModel + Qwen2MoeModel.set_gguf_parameters
+        w.add_expert_count(c.n_expert)
+        w.add_expert_used_count(c.n_expert_used)
+        w.add_expert_feed_forward_length(c.n_ff_exp)
+        w.add_expert_shared_feed_forward_length(c.n_ff_shexp)
+    if arch != "qwen3next":  # _Qwen35MRopeMixin; Qwen3-Next uses plain NeoX rope
+        w.add_rope_dimension_sections(mrope_section(c.n_rot) + [0])
     w.add_rope_freq_base(ROPE_THETA)
     w.add_layer_norm_rms_eps(RMS_EPS)
     w.add_key_length(c.head_dim)
@@ -260,6 +317,8 @@ def write_gguf(s: dict, p: dict[str, np.ndarray], path: str) -> dict[str, tuple]
     w.add_ssm_group_count(c.ssm_n_k_heads)
     w.add_ssm_time_step_rank(c.ssm_n_v_heads)
     w.add_ssm_inner_size(c.ssm_d_v * c.ssm_n_v_heads)
+    if arch == "qwen3next":  # Qwen3NextModel writes these when the config has layer_types
+        w.add_array(f"{arch}.attention.recurrent_layers", [not c.is_attention(i) for i in range(c.n_layer)])
     w.add_full_attention_interval(INTERVAL)
     w.add_rope_dimension_count(c.n_rot)
     tokens, types, merges, pad, eos = make_vocab(c.n_vocab)
@@ -274,12 +333,25 @@ def write_gguf(s: dict, p: dict[str, np.ndarray], path: str) -> dict[str, tuple]
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
     expected = {}
-    for hf, data in p.items():
-        name = gguf_name(hf)
-        x = convert_tensor(s, hf, data)
+
+    def put(name: str, x: np.ndarray):
         x = np.ascontiguousarray(x.astype(gguf_dtype(s, name, x)))
         w.add_tensor(name, x)
         expected[name] = (tuple(reversed(x.shape)), x.dtype, x)
+
+    for hf, data in p.items():
+        x = convert_tensor(s, hf, data)
+        if hf.endswith("mlp.experts.gate_up_proj"):  # Qwen2MoeModel: split on dim -2
+            base = gguf_name(hf.replace("experts.gate_up_proj", "experts.down_proj"))
+            put(base.replace("ffn_down_exps", "ffn_gate_exps"), x[:, : s["n_ff_exp"]])
+            put(base.replace("ffn_down_exps", "ffn_up_exps"), x[:, s["n_ff_exp"]:])
+        elif hf.endswith("linear_attn.in_proj_qkvz.weight"):  # Qwen3NextModel.modify_tensors
+            qkv, z = ref.unpack_qkvz(x, config_of(s, "grouped"))
+            base = gguf_name(hf.replace("in_proj_qkvz", "in_proj_qkv"))
+            put(base, qkv)
+            put(base.replace("attn_qkv", "attn_gate"), z)
+        else:
+            put(gguf_name(hf), x)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -287,7 +359,7 @@ def write_gguf(s: dict, p: dict[str, np.ndarray], path: str) -> dict[str, tuple]
     return expected
 
 
-def verify_gguf(path: str, expected: dict[str, tuple]) -> None:
+def verify_gguf(path: str, expected: dict[str, tuple], arch: str) -> None:
     """Read the file back: the same tensor names, ggml shapes (ne), types and bytes."""
     import gguf
 
@@ -300,14 +372,25 @@ def verify_gguf(path: str, expected: dict[str, tuple]) -> None:
         want = gguf.GGMLQuantizationType.F32 if dtype == np.float32 else gguf.GGMLQuantizationType.F16
         assert t.tensor_type == want, (name, t.tensor_type)
         assert np.array_equal(np.asarray(t.data).reshape(x.shape), x), name
-    assert r.fields["general.architecture"].contents() == "qwen35"
+    assert r.fields["general.architecture"].contents() == arch
 
 
 # ---------------------------------------------------------------------------------------
 # transformers
 
+# transformers' classes per architecture: (module, model, config, class-name prefix, rotary class)
+HF_CLASSES = {
+    "qwen35": ("qwen3_5.modeling_qwen3_5", "Qwen3_5ForCausalLM", "Qwen3_5TextConfig", "Qwen3_5",
+               "Qwen3_5TextRotaryEmbedding"),
+    "qwen35moe": ("qwen3_5_moe.modeling_qwen3_5_moe", "Qwen3_5MoeForCausalLM", "Qwen3_5MoeTextConfig", "Qwen3_5Moe",
+                  "Qwen3_5MoeTextRotaryEmbedding"),
+    "qwen3next": ("qwen3_next.modeling_qwen3_next", "Qwen3NextForCausalLM", "Qwen3NextConfig", "Qwen3Next",
+                  "Qwen3NextRotaryEmbedding"),
+}
+
+
 @contextlib.contextmanager
-def float64_islands_removed(mq, model, n_rot: int, counts: dict[str, int]):
+def float64_islands_removed(mq, model, n_rot: int, counts: dict[str, int], arch: str = "qwen35"):
     """Run transformers' Qwen3.5 with its float32 islands (RMSNorm, gated norm, rotary
     tables, the chunked delta rule) in float64. Same math; `counts` shows what was hit."""
     import torch
@@ -367,13 +450,28 @@ def float64_islands_removed(mq, model, n_rot: int, counts: dict[str, int]):
             out[:, t] = torch.einsum("bhkv,bhk->bhv", S, q[:, t])
         return out.to(dt), (S if output_final_state else None)
 
+    def router_forward(self, hidden_states):
+        # TopKRouter with its softmax in float64 (transformers: dtype=torch.float); same top-k,
+        # renormalised as norm_topk_prob says (Qwen3.5-MoE always renormalises)
+        counts["router"] += 1
+        h = hidden_states.reshape(-1, self.hidden_dim)
+        logits = F.linear(h, self.weight)
+        probs = torch.softmax(logits.to(torch.float64), dim=-1)
+        top, idx = torch.topk(probs, self.top_k, dim=-1)
+        if getattr(self, "norm_topk_prob", True):
+            top = top / top.sum(dim=-1, keepdim=True)
+        return logits, top.to(logits.dtype), idx
+
+    pre, rotary = HF_CLASSES[arch][3], HF_CLASSES[arch][4]
     try:
-        patch(mq.Qwen3_5RMSNorm, "forward", rms_forward)
-        patch(mq.Qwen3_5RMSNormGated, "forward", gated_forward)
-        patch(mq.Qwen3_5TextRotaryEmbedding, "forward", rope_forward)
+        patch(getattr(mq, pre + "RMSNorm"), "forward", rms_forward)
+        patch(getattr(mq, pre + "RMSNormGated"), "forward", gated_forward)
+        patch(getattr(mq, rotary), "forward", rope_forward)
+        if hasattr(mq, pre + "TopKRouter"):
+            patch(getattr(mq, pre + "TopKRouter"), "forward", router_forward)
         names = ("torch_chunk_gated_delta_rule", "torch_recurrent_gated_delta_rule",
                  "chunk_gated_delta_rule", "recurrent_gated_delta_rule", "fused_recurrent_gated_delta_rule")
-        gdn_cls = mq.Qwen3_5GatedDeltaNet
+        gdn_cls = getattr(mq, pre + "GatedDeltaNet")
         for fn in names:
             if hasattr(mq, fn):
                 patch(mq, fn, delta_rule)
@@ -389,25 +487,39 @@ def float64_islands_removed(mq, model, n_rot: int, counts: dict[str, int]):
 
 
 def hf_logits(s: dict, p: dict[str, np.ndarray], tokens: np.ndarray, log) -> tuple[np.ndarray, dict]:
+    import importlib
+
     import torch
     import transformers
-    import transformers.models.qwen3_5.modeling_qwen3_5 as mq
-    from transformers import Qwen3_5ForCausalLM, Qwen3_5TextConfig
+
+    arch = arch_of(s)
+    mod_name, model_name, config_name, _, _ = HF_CLASSES[arch]
+    mq = importlib.import_module("transformers.models." + mod_name)
+    model_cls, config_cls = getattr(transformers, model_name), getattr(transformers, config_name)
 
     c = config_of(s, "grouped")
     layer_types = ["full_attention" if c.is_attention(i) else "linear_attention" for i in range(c.n_layer)]
-    cfg = Qwen3_5TextConfig(
-        vocab_size=c.n_vocab, hidden_size=c.n_embd, intermediate_size=c.n_ff,
+    rope = {"rope_type": "default", "rope_theta": ROPE_THETA, "partial_rotary_factor": PARTIAL_ROTARY}
+    if arch != "qwen3next":  # Qwen3.5's interleaved M-RoPE (text positions: plain NeoX)
+        rope.update(mrope_section=mrope_section(c.n_rot), mrope_interleaved=True)
+    kw = dict(
+        vocab_size=c.n_vocab, hidden_size=c.n_embd,
         num_hidden_layers=c.n_layer, num_attention_heads=c.n_head, num_key_value_heads=c.n_head_kv,
         head_dim=c.head_dim, linear_conv_kernel_dim=CONV_KERNEL, linear_key_head_dim=c.ssm_d_k,
         linear_value_head_dim=c.ssm_d_v, linear_num_key_heads=c.ssm_n_k_heads,
         linear_num_value_heads=c.ssm_n_v_heads, layer_types=layer_types, rms_norm_eps=RMS_EPS,
-        tie_word_embeddings=c.tied, max_position_embeddings=4096,
-        rope_parameters={"rope_type": "default", "rope_theta": ROPE_THETA,
-                         "partial_rotary_factor": PARTIAL_ROTARY,
-                         "mrope_section": mrope_section(c.n_rot), "mrope_interleaved": True})
+        tie_word_embeddings=c.tied, max_position_embeddings=4096, rope_parameters=rope)
+    if arch != "qwen35moe":  # Qwen3_5MoeTextConfig has no dense width
+        kw["intermediate_size"] = c.n_ff
+    if c.n_expert:
+        kw.update(num_experts=c.n_expert, num_experts_per_tok=c.n_expert_used,
+                  moe_intermediate_size=c.n_ff_exp, shared_expert_intermediate_size=c.n_ff_shexp,
+                  experts_implementation="eager")  # the per-expert loop, in float64 on the CPU
+    if arch == "qwen3next":
+        kw.update(norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[])
+    cfg = config_cls(**kw)
     torch.manual_seed(0)
-    model = Qwen3_5ForCausalLM(cfg).eval().to(torch.float64)
+    model = model_cls(cfg).eval().to(torch.float64)
     inv_freq = model.model.rotary_emb.inv_freq
     assert inv_freq.numel() == c.n_rot // 2, f"HF rotates {2 * inv_freq.numel()} dims, expected {c.n_rot}"
 
@@ -424,20 +536,22 @@ def hf_logits(s: dict, p: dict[str, np.ndarray], tokens: np.ndarray, log) -> tup
     ids = torch.from_numpy(tokens.astype(np.int64))[None]
     with torch.no_grad():
         plain = model(input_ids=ids, use_cache=False).logits[0].numpy().astype(np.float64)
-        counts = {"rms": 0, "gated": 0, "rope": 0, "delta": 0}
+        counts = {"rms": 0, "gated": 0, "rope": 0, "delta": 0, "router": 0}
         try:
-            with float64_islands_removed(mq, model, c.n_rot, counts):
+            with float64_islands_removed(mq, model, c.n_rot, counts, arch):
                 pure = model(input_ids=ids, use_cache=False).logits[0].numpy().astype(np.float64)
         except Exception:
             log("  the all-float64 run failed; keeping transformers' own precision:\n" + traceback.format_exc())
             pure = np.full_like(plain, np.inf)
     n_gdn = sum(not c.is_attention(i) for i in range(c.n_layer))
-    hit = counts["delta"] == n_gdn and counts["gated"] == n_gdn and counts["rope"] >= 1 and counts["rms"] > 0
+    hit = (counts["delta"] == n_gdn and counts["gated"] == n_gdn and counts["rope"] >= 1 and counts["rms"] > 0
+           and counts["router"] == (c.n_layer if c.n_expert else 0))
     diff = float(ref.rel_l2_rows(pure, plain).max())
     log(f"  HF float64 with float32 islands vs all-float64: max rel L2 {diff:.3e}; patches hit {counts}")
     use_pure = hit and diff < 1e-4
     info = {"transformers": transformers.__version__, "torch": torch.__version__,
             "attn_implementation": getattr(model.config, "_attn_implementation", None),
+            "experts_implementation": getattr(model.config, "_experts_implementation", None),
             "float32_islands_removed": use_pure, "islands_effect_max_rel_l2": diff,
             "patch_counts": counts}
     return (pure if use_pure else plain), info
@@ -445,18 +559,48 @@ def hf_logits(s: dict, p: dict[str, np.ndarray], tokens: np.ndarray, log) -> tup
 
 # ---------------------------------------------------------------------------------------
 
+def pick_tokens(w: "ref.Weights", n_tokens: int, rng) -> tuple[np.ndarray, int]:
+    """Random tokens, except that a draw whose step routes some layer within
+    MIN_ROUTER_LOGIT_GAP of a tie (k-th vs (k+1)-th router logit) is taken back and redrawn."""
+    st = ref.Stepper(w)
+    tokens: list[int] = []
+    resampled = 0
+    while len(tokens) < n_tokens:
+        snap = st.snapshot()
+        tok = int(rng.integers(0, w.config.n_vocab))
+        st.step(tok)
+        if st.min_gap_logit >= MIN_ROUTER_LOGIT_GAP:
+            tokens.append(tok)
+            continue
+        st.restore(snap)
+        resampled += 1
+        assert resampled < 50 * n_tokens, "no token keeps the routing clear: raise router_std"
+    return np.asarray(tokens, dtype=np.int32), resampled
+
+
 def make_one(s: dict, out: str, use_hf: bool, n_tokens: int, log) -> None:
     t0 = time.time()
     name = s["name"]
     p = make_params(s)
     rng = np.random.default_rng(s["seed"] + 1)
-    tokens = rng.integers(0, s["n_vocab"], size=n_tokens).astype(np.int32)
     gguf_path = os.path.join(out, name + ".gguf")
     expected = write_gguf(s, p, gguf_path)
-    verify_gguf(gguf_path, expected)
+    verify_gguf(gguf_path, expected, arch_of(s))
+    if s.get("n_expert"):
+        tokens, resampled = pick_tokens(ref.load_gguf(gguf_path), n_tokens, rng)
+        log(f"{name}: {resampled} token draws resampled to keep router gaps >= {MIN_ROUTER_LOGIT_GAP}")
+    else:
+        tokens = rng.integers(0, s["n_vocab"], size=n_tokens).astype(np.int32)
 
-    from_gguf = ref.decode(ref.load_gguf(gguf_path), tokens)
+    gaps: list = []
+    from_gguf = ref.decode(ref.load_gguf(gguf_path), tokens, gaps=gaps)
     from_hf_params = ref.decode(ref.from_hf(config_of(s, "grouped"), p), tokens)
+    route_gap_logit = min((g[0] for g in gaps), default=float("inf"))
+    route_gap_p = min((g[1] for g in gaps), default=float("inf"))
+    if s.get("n_expert"):
+        log(f"  smallest top-{s['n_expert_used']} router gap over all positions and layers: "
+            f"logit {route_gap_logit:.3g}, probability {route_gap_p:.3g}")
+        assert route_gap_logit >= MIN_ROUTER_LOGIT_GAP, "routing too close to a tie: parity would be luck"
     conv_err = float(ref.rel_l2_rows(from_gguf, from_hf_params).max())
     log(f"{name}: numpy decode of the GGUF (tiled) vs of the HF params (grouped): max rel L2 {conv_err:.3e}")
     assert conv_err < 1e-10, "the GGUF conversion changed the model"
@@ -464,7 +608,7 @@ def make_one(s: dict, out: str, use_hf: bool, n_tokens: int, log) -> None:
     info: dict = {}
     if use_hf:
         logits, info = hf_logits(s, p, tokens, log)
-        truth = "transformers Qwen3_5ForCausalLM, float64, CPU"
+        truth = f"transformers {HF_CLASSES[arch_of(s)][1]}, float64, CPU"
     else:
         logits, truth = from_hf_params, "tools/qwen35_ref.py (NumPy float64), NOT transformers"
     err = float(ref.rel_l2_rows(from_gguf, logits).max())
@@ -484,16 +628,22 @@ def make_one(s: dict, out: str, use_hf: bool, n_tokens: int, log) -> None:
     gap = float(np.min(top2[:, 1] - top2[:, 0]))
     tokens.astype("<i4").tofile(os.path.join(out, name + ".tokens.i32"))
     logits.astype("<f4").tofile(os.path.join(out, name + ".logits.f32"))
-    c = config_of(s, "tiled")
-    meta = {
-        "name": name, "truth": truth, "seed": s["seed"], "weights": s["ftype"],
-        "n_tokens": int(n_tokens), "n_vocab": c.n_vocab, "v_head_order_in_gguf": "tiled",
-        "config": {k: getattr(c, k) for k in (
-            "n_embd", "n_layer", "n_ff", "full_attention_interval", "ssm_n_k_heads", "ssm_n_v_heads",
+    order = "grouped" if arch_of(s) == "qwen3next" else "tiled"
+    c = config_of(s, order)
+    keys = ["n_embd", "n_layer", "n_ff", "full_attention_interval", "ssm_n_k_heads", "ssm_n_v_heads",
             "ssm_d_k", "ssm_d_v", "ssm_conv_kernel", "n_head", "n_head_kv", "head_dim", "n_rot",
-            "rope_theta", "rms_eps", "tied")},
+            "rope_theta", "rms_eps", "tied"]
+    moe_checks = {}
+    if c.n_expert:
+        keys += ["n_expert", "n_expert_used", "n_ff_exp", "n_ff_shexp"]
+        moe_checks = {"min_router_topk_logit_gap": route_gap_logit, "min_router_topk_prob_gap": route_gap_p,
+                      "router_gap_threshold": MIN_ROUTER_LOGIT_GAP}
+    meta = {
+        "name": name, "arch": arch_of(s), "truth": truth, "seed": s["seed"], "weights": s["ftype"],
+        "n_tokens": int(n_tokens), "n_vocab": c.n_vocab, "v_head_order_in_gguf": order,
+        "config": {k: getattr(c, k) for k in keys},
         "checks": {"numpy_gguf_vs_numpy_hf_params_max_rel_l2": conv_err,
-                   "numpy_gguf_vs_logits_max_rel_l2": err, "min_top2_logit_gap": gap, **info},
+                   "numpy_gguf_vs_logits_max_rel_l2": err, "min_top2_logit_gap": gap, **moe_checks, **info},
         "files": {"gguf": name + ".gguf", "tokens": name + ".tokens.i32 (int32 LE)",
                   "logits": name + ".logits.f32 (float32 LE, [n_tokens, n_vocab])"},
     }

@@ -28,6 +28,15 @@ inline void check_tensor(const TensorView& t, const std::string& where, int64_t 
     GDN_CHECK(cols % blk == 0, who, ": row length ", cols, " is not a multiple of the ",
               dtype_name(t.type), " block size ", blk);
 }
+/// A 3-D expert tensor [cols, rows_per_expert, n_expert] (ggml's ne[2] = expert).
+inline void check_experts(const TensorView& t, const std::string& where, int64_t cols, int64_t rows_per_expert,
+                          int64_t n_expert) {
+    check_tensor(t, where, cols, rows_per_expert * n_expert);
+    const std::string who = t.name.empty() ? where : where + " (tensor '" + t.name + "')";
+    GDN_CHECK(t.ne[1] == rows_per_expert && t.ne[2] == n_expert && t.ne[3] == 1, who, " has shape [", t.ne[0],
+              ", ", t.ne[1], ", ", t.ne[2], ", ", t.ne[3], "], expected [", cols, ", ", rows_per_expert, ", ",
+              n_expert, "]");
+}
 }  // namespace detail
 
 namespace detail {
@@ -58,9 +67,35 @@ inline void check_layer(const LayerWeights& l, const ModelConfig& c, const std::
         check_tensor(d.ssm_norm, at + "deltanet.ssm_norm", c.ssm_d_v);
         check_tensor(d.out, at + "deltanet.out", vd, e);
     }
-    check_tensor(l.mlp.gate, at + "mlp.gate", e, c.n_ff);
-    check_tensor(l.mlp.up, at + "mlp.up", e, c.n_ff);
-    check_tensor(l.mlp.down, at + "mlp.down", c.n_ff, e);
+    if (!c.is_moe()) {
+        GDN_CHECK(!l.is_moe(), at, "has a mixture-of-experts MLP, but the config is dense (n_expert = 0)");
+        check_tensor(l.mlp.gate, at + "mlp.gate", e, c.n_ff);
+        check_tensor(l.mlp.up, at + "mlp.up", e, c.n_ff);
+        check_tensor(l.mlp.down, at + "mlp.down", c.n_ff, e);
+        return;
+    }
+    GDN_CHECK(l.is_moe(), at, "has a dense MLP (no router), but the config is mixture-of-experts (n_expert = ",
+              c.n_expert, ")");
+    const MoeWeights& m = l.moe;
+    const int64_t n = c.n_expert, f = c.n_ff_exp;
+    check_tensor(m.router, at + "moe.router", e, n);
+    if (m.gate_up_fused) {
+        check_experts(m.gate_exps, at + "moe.gate_up_exps", e, 2 * f, n);
+        GDN_CHECK(m.up_exps.empty(), at, "moe.up_exps is set although gate and up are fused");
+    } else {
+        check_experts(m.gate_exps, at + "moe.gate_exps", e, f, n);
+        check_experts(m.up_exps, at + "moe.up_exps", e, f, n);
+    }
+    check_experts(m.down_exps, at + "moe.down_exps", f, e, n);
+    if (c.n_ff_shexp > 0) {
+        check_tensor(m.shexp_gate, at + "moe.shexp_gate", e);
+        check_tensor(m.shexp.gate, at + "moe.shexp.gate", e, c.n_ff_shexp);
+        check_tensor(m.shexp.up, at + "moe.shexp.up", e, c.n_ff_shexp);
+        check_tensor(m.shexp.down, at + "moe.shexp.down", c.n_ff_shexp, e);
+    } else {
+        GDN_CHECK(!m.has_shared() && m.shexp_gate.empty(), at,
+                  "has a shared expert, but the config says n_ff_shexp = 0");
+    }
 }
 }  // namespace detail
 

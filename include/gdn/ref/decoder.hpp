@@ -15,6 +15,7 @@
 #include "gdn/ref/check.hpp"
 #include "gdn/ref/deltanet.hpp"
 #include "gdn/ref/mlp.hpp"
+#include "gdn/ref/moe.hpp"
 #include "gdn/ref/norm.hpp"
 #include "gdn/ref/tensor_ops.hpp"
 #include "gdn/ref/workspace.hpp"
@@ -91,7 +92,11 @@ public:
             }
             add(delta_);
             rms_norm(x_, l.post_attn_norm, c.rms_eps, normed_);
-            mlp_step(lw.mlp, normed_, ws_, delta_);
+            if (lw.is_moe()) {
+                moe_step(c, lw.moe, normed_, ws_, delta_);
+            } else {
+                mlp_step(lw.mlp, normed_, ws_, delta_);
+            }
             add(delta_);
         }
         rms_norm(x_, output_norm_, c.rms_eps, normed_);

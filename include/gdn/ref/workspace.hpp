@@ -26,8 +26,12 @@ struct Workspace {
     std::vector<double> scores;   // [max_ctx]
     // shared
     std::vector<float> mixed;     // [max(Hv*dv, H*hd)] mixer output before its out projection
-    std::vector<float> gate;      // [n_ff]
-    std::vector<float> up;        // [n_ff]
+    std::vector<float> gate;      // [max(n_ff, n_ff_exp, n_ff_shexp)] dense, expert or shared-expert MLP
+    std::vector<float> up;        // [same]
+    // mixture of experts
+    std::vector<float> router;    // [n_expert]  logits, then probabilities
+    std::vector<int32_t> order;   // [n_expert]  expert ids, the chosen first
+    std::vector<float> expert_out;  // [n_embd] one expert's (or the shared expert's) output
     int64_t max_ctx = 0;
 
     Workspace() = default;
@@ -46,8 +50,12 @@ struct Workspace {
         v.resize(n(c.n_head_kv * c.head_dim));
         scores.resize(n(max_ctx_));
         mixed.resize(n(std::max(vd, c.n_head * c.head_dim)));
-        gate.resize(n(c.n_ff));
-        up.resize(n(c.n_ff));
+        const int64_t ff = std::max({c.n_ff, c.n_ff_exp, c.n_ff_shexp});
+        gate.resize(n(ff));
+        up.resize(n(ff));
+        router.resize(n(c.n_expert));
+        order.resize(n(c.n_expert));
+        expert_out.resize(n(c.is_moe() ? c.n_embd : 0));
     }
 };
 

@@ -49,6 +49,39 @@ TEST_CASE("reference decoder matches transformers on every fixture", "[parity]")
     CHECK(s.argmax_mismatches == 0);
 }
 
+TEST_CASE("reference decoder matches transformers on the mixture-of-experts fixtures", "[parity][moe]") {
+    // Same tolerance as the dense fixtures; the generator keeps every top-k router decision at
+    // least 0.05 logits from a tie, so the float32 reference routes as transformers does.
+    const std::string name = GENERATE(from_range(gdn::test::moe_parity_fixture_names()));
+    const gdn::test::Fixture f = gdn::test::load_fixture(name);
+    const gdn::ModelWeights w = gdn::io::load_qwen35(f.gguf);
+    REQUIRE(w.config.n_vocab == f.n_vocab);
+    REQUIRE(w.config.is_moe());
+    REQUIRE(w.config.ssm_n_v_heads == 2 * w.config.ssm_n_k_heads);  // the head order matters
+    const bool next = name.rfind("qwen3next", 0) == 0;
+    REQUIRE(w.config.v_head_order == (next ? gdn::HeadOrder::grouped : gdn::HeadOrder::tiled));
+
+    const gdn::test::SeqCompare s = decode_and_compare(w, f);
+    std::printf("parity %-26s %lld tokens, %lld experts top-%lld: max rel L2 %.3e (position %lld, tol %.0e), "
+                "argmax mismatches %lld, near ties %lld\n",
+                name.c_str(), static_cast<long long>(f.n_tokens()), static_cast<long long>(w.config.n_expert),
+                static_cast<long long>(w.config.n_expert_used), s.max_rel_l2, static_cast<long long>(s.worst_pos),
+                kParityTol, static_cast<long long>(s.argmax_mismatches), static_cast<long long>(s.near_ties));
+    INFO(name << ": max rel L2 " << s.max_rel_l2 << " at position " << s.worst_pos
+              << "; first argmax mismatch at " << s.first_mismatch);
+    CHECK(s.max_rel_l2 < kParityTol);
+    CHECK(s.argmax_mismatches == 0);
+}
+
+TEST_CASE("a misread qwen3next head order is caught by the MoE parity check", "[parity][moe]") {
+    const gdn::test::Fixture f = gdn::test::load_fixture("qwen3next_e8_top2");
+    gdn::ModelWeights w = gdn::io::load_qwen35(f.gguf);
+    w.config.v_head_order = gdn::HeadOrder::tiled;
+    const gdn::test::SeqCompare s = decode_and_compare(w, f);
+    std::printf("qwen3next head order misread on purpose: max rel L2 %.3e\n", s.max_rel_l2);
+    CHECK(s.max_rel_l2 > 1e-2);
+}
+
 TEST_CASE("grouped value-head order (HF layout) gives the tiled GGUF's logits", "[parity]") {
     // Hv != Hk in every fixture, so the permutation is never the identity.
     const std::string name = GENERATE(from_range(gdn::test::parity_fixture_names()));

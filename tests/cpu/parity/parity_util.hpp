@@ -34,6 +34,16 @@ inline const std::vector<std::string>& parity_fixture_names() {
     return names;
 }
 
+/// The mixture-of-experts fixtures (qwen35moe: Qwen3_5MoeForCausalLM, tiled; qwen3next:
+/// Qwen3NextForCausalLM, grouped value heads, packed ssm_ba).
+inline const std::vector<std::string>& moe_parity_fixture_names() {
+    static const std::vector<std::string> names = {
+        "qwen35moe_e16_top4_f16",  // 16 experts top-4, shared expert, F16 matrices, untied, 6 layers
+        "qwen3next_e8_top2",       // 8 experts top-2, shared expert, F32, tied, 5 layers
+    };
+    return names;
+}
+
 /// $GDN_TEST_DATA_DIR when set (tests run from a copied tree, e.g. on the GPU machine),
 /// else the tests/data folder this build was configured with.
 inline std::string data_path(const std::string& file) {
