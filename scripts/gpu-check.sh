@@ -47,10 +47,12 @@ for exe in "$build"/tests/gdn_gpu_*; do
 done
 # Examples on the GPU: gdn-logits against HF's logits, gdn-generate on the built-in model.
 if [ -x "$build/examples/gdn-logits" ]; then
-  GDN_LOGITS_ARGS="--backend cuda" bash tests/cpu/parity/check_gdn_logits.sh "$build/examples/gdn-logits" \
-      tests/data qwen35_r2_real_heads_f16 1e-3 > "$out/gdn-logits-cuda.log" 2>&1
-  rc=$?; summary+=("$(printf '%-28s %-10s %s' gdn-logits-cuda "$([ $rc = 0 ] && echo passed || echo "FAILED($rc)")" \
-      "$(tail -1 "$out/gdn-logits-cuda.log")")")
+  for fx in qwen35_r2_real_heads_f16 qwen35moe_e16_top4_f16 qwen3next_e8_top2; do
+    GDN_LOGITS_ARGS="--backend cuda" bash tests/cpu/parity/check_gdn_logits.sh "$build/examples/gdn-logits" \
+        tests/data $fx 1e-3 > "$out/gdn-logits-cuda-$fx.log" 2>&1
+    rc=$?; summary+=("$(printf '%-28s %-10s %s' "gdn-logits-cuda $fx" "$([ $rc = 0 ] && echo passed || echo "FAILED($rc)")" \
+        "$(tail -1 "$out/gdn-logits-cuda-$fx.log")")")
+  done
 fi
 if [ -x "$build/examples/gdn-generate" ]; then
   "$build/examples/gdn-generate" -m tests/data/qwen35_r2_real_heads_f16.gguf -n 64 > "$out/gdn-generate.log" 2>&1

@@ -179,8 +179,34 @@ inline MlpWeights random_mlp(const ModelConfig& c, Store& s, Rng& r, const std::
     return w;
 }
 
+/// Random MoE tensors (config.n_expert > 0): router f32 with logits of spread ~2.5 over a
+/// normalised x (clear top-k gaps), experts and shared expert in `type`, shared gate f32.
+inline MoeWeights random_moe(const ModelConfig& c, Store& s, Rng& r, const std::string& prefix,
+                             DType type = DType::f32) {
+    const int64_t e = c.n_embd, f = c.n_ff_exp, n = c.n_expert, sh = c.n_ff_shexp;
+    const float we = 1.f / std::sqrt(static_cast<float>(e)), wf = 1.f / std::sqrt(static_cast<float>(f));
+    auto three_d = [&](TensorView t, int64_t rows) {
+        t.ne = {t.ne[0], rows, n, 1};
+        t.n_dims = 3;
+        return t;
+    };
+    MoeWeights m;
+    m.router = s.add(prefix + "ffn_gate_inp", r.normals(static_cast<size_t>(e * n), 2.5f * we), e, n);
+    m.gate_exps = three_d(s.add(prefix + "ffn_gate_exps", r.normals(static_cast<size_t>(e * f * n), we), e, f * n, type), f);
+    m.up_exps = three_d(s.add(prefix + "ffn_up_exps", r.normals(static_cast<size_t>(e * f * n), we), e, f * n, type), f);
+    m.down_exps = three_d(s.add(prefix + "ffn_down_exps", r.normals(static_cast<size_t>(f * e * n), wf), f, e * n, type), e);
+    if (sh > 0) {
+        const float ws = 1.f / std::sqrt(static_cast<float>(sh));
+        m.shexp_gate = s.add(prefix + "ffn_gate_inp_shexp", r.normals(static_cast<size_t>(e), we), e);
+        m.shexp.gate = s.add(prefix + "ffn_gate_shexp", r.normals(static_cast<size_t>(e * sh), we), e, sh, type);
+        m.shexp.up = s.add(prefix + "ffn_up_shexp", r.normals(static_cast<size_t>(e * sh), we), e, sh, type);
+        m.shexp.down = s.add(prefix + "ffn_down_shexp", r.normals(static_cast<size_t>(sh * e), ws), sh, e, type);
+    }
+    return m;
+}
+
 /// A whole random model; `type` is the dtype of every projection matrix (norms, conv and
-/// the per-head vectors stay f32, as in GGUF files).
+/// the per-head vectors stay f32, as in GGUF files). MoE configs get random_moe MLPs.
 inline ModelWeights random_model(const ModelConfig& c, uint32_t seed, DType type = DType::f32) {
     auto store = std::make_shared<Store>();
     Rng r(seed);
@@ -204,7 +230,11 @@ inline ModelWeights random_model(const ModelConfig& c, uint32_t seed, DType type
         } else {
             l.deltanet = random_deltanet(c, *store, r, p, type);
         }
-        l.mlp = random_mlp(c, *store, r, p, type);
+        if (c.is_moe()) {
+            l.moe = random_moe(c, *store, r, p, type);
+        } else {
+            l.mlp = random_mlp(c, *store, r, p, type);
+        }
         w.layers.push_back(std::move(l));
     }
     w.storage = store;
