@@ -7,6 +7,19 @@
 //
 //   gdn-random-gguf --shape 0.8B --type q4_k_m -o model.gguf [--pure] [--imatrix] [--seed N]
 //                   [--layers N] [--embd N] [--ff N] [--mtp N]
+//                   [--experts N] [--experts-used K] [--ff-exp N] [--ff-shexp N]
+//
+// MoE shapes write the architecture llama.cpp's converter writes for them: 35B-A3B and tiny-moe
+// `qwen35moe` (Qwen3_5MoeTextModel: the qwen35 mixer tensors, value heads reordered to tiled,
+// rope.dimension_sections), 80B-A3B and tiny-next `qwen3next` (Qwen3NextModel: attn_qkv and
+// attn_gate split from in_proj_qkvz, ssm_ba kept packed, value heads in HF's grouped order, no
+// rope sections, feed_forward_length = HF's unused intermediate_size). Every layer's MLP is
+// Qwen2MoeModel's: ffn_gate_inp [n_embd, n_expert] (f32), ffn_{gate,up}_exps [n_embd, n_ff_exp,
+// n_expert], ffn_down_exps [n_ff_exp, n_embd, n_expert], the shared expert ffn_{gate,up}_shexp /
+// ffn_down_shexp and its gate ffn_gate_inp_shexp [n_embd, 1] (f32); MTP blocks get the same MoE
+// MLP (llama.cpp's load_block_mtp). Shapes and keys: docs/GGUF_QWEN35.md, "MoE files".
+// Qwen3-Next files carry Qwen3's vocabulary (tests/data/tokenizer/qwen3.vocab, 151936 tokens,
+// the model's own n_vocab), Qwen3.5 ones Qwen3.5's (248320).
 //
 // --mtp N appends N MTP (NextN) blocks after the trunk as llama.cpp's converter writes
 // Qwen3.5's mtp.* tensors (conversion/qwen.py, _Qwen35MtpMixin): blk.{n_layer + j} holds a
@@ -37,7 +50,8 @@
 // fill numbered slices, one writer appends them in order, so memory stays at a few slices per
 // thread whatever the model size, and every row's values depend only on (seed, tensor, row).
 // The file is written as OUT.part and renamed when complete, then loaded back with
-// gdn::io::load_qwen35 and checked with ref::check_weights and the GGUF tokenizer.
+// gdn::io::load_qwen35 and checked with ref::check_weights and the GGUF tokenizer (MoE files:
+// their tensor infos and tokenizer only, until gdn's loader reads them).
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -92,9 +106,12 @@ std::string usage() {
     std::string u =
         "usage: gdn-random-gguf --shape NAME -o OUT.gguf [--type T] [--pure] [--imatrix] [--seed N]\n"
         "                       [--layers N] [--embd N] [--ff N] [--mtp N] [--vocab FILE] [--threads N]\n"
+        "                       [--experts N] [--experts-used K] [--ff-exp N] [--ff-shexp N]\n"
         "       gdn-random-gguf --list-types\n"
-        "  --shape     0.8B, 2B, 4B, 9B, 27B (Qwen3.5, gdn/core/shapes.hpp) or tiny (256 wide, 4 layers,\n"
-        "              2 heads over 1 KV head, for tests)\n"
+        "  --shape     0.8B, 2B, 4B, 9B, 27B (Qwen3.5, arch qwen35), 35B-A3B (Qwen3.5-MoE, qwen35moe),\n"
+        "              80B-A3B (Qwen3-Next, qwen3next; gdn/core/shapes.hpp), tiny (256 wide, 4 layers,\n"
+        "              2 heads over 1 KV head, for tests), tiny-moe / tiny-next (tiny with 16 experts,\n"
+        "              top-4, 256-wide experts and shared expert, as qwen35moe / qwen3next)\n"
         "  -o          output GGUF (written as OUT.part, renamed when complete)\n"
         "  --type      a llama-quantize file type (default q8_0; any case; q3_k, q4_k, q5_k mean their _m):\n"
         "              the tensors get the types `llama-quantize IN OUT TYPE` gives a Qwen3.5 file (below;\n"
@@ -109,13 +126,18 @@ std::string usage() {
         "  --layers    layers to write instead of the shape's (attention every 4th)\n"
         "  --embd      n_embd instead of the shape's; --ff: n_ff instead of the shape's\n"
         "  --mtp       MTP (NextN) blocks to append after the trunk, as llama.cpp's converter writes\n"
-        "              Qwen3.5's (default 0; the real models have 1); they count in block_count\n"
-        "  --vocab     Qwen3.5 vocabulary in gdn's .vocab form (default: tests/data/tokenizer/qwen35.vocab,\n"
-        "              also found through $GDN_TOKENIZER_DATA or $GDN_TEST_DATA_DIR/tokenizer)\n"
+        "              Qwen3.5's (default 0; the real models have 1); they count in block_count; MoE\n"
+        "              shapes' MTP blocks have the MoE MLP\n"
+        "  --experts, --experts-used, --ff-exp, --ff-shexp  an MoE shape's expert count, top-k, expert\n"
+        "              and shared-expert widths instead of the shape's\n"
+        "  --vocab     the vocabulary in gdn's .vocab form (default: tests/data/tokenizer/qwen35.vocab,\n"
+        "              Qwen3.5's, or qwen3.vocab, Qwen3's, for qwen3next shapes; also found through\n"
+        "              $GDN_TOKENIZER_DATA or $GDN_TEST_DATA_DIR/tokenizer)\n"
         "  --threads   generator threads (default: all cores)\n"
         "  --list-types  print the --type names, one a line, and exit\n"
         "types (llama.cpp src/llama-quant.cpp, a dense Qwen3.5 without overrides; use_more_bits layers:\n"
-        "the first and last n/8 and every third between, llama.cpp's):\n";
+        "the first and last n/8 and every third between, llama.cpp's; MoE: ffn_*_exps and ffn_*_shexp\n"
+        "take the ffn_gate / ffn_up / ffn_down rules of their layer, ffn_gate_inp stays f32):\n";
     for (const gdn::io::LlamaFtypeInfo& f : gdn::io::llama_ftypes) {  // the mix wrapped at 100 columns
         std::string line = "  " + std::string(f.name);
         std::string_view rest = f.mix;
@@ -154,6 +176,7 @@ struct Args {
     int64_t embd = 0;    // 0: the shape's
     int64_t ff = 0;      // 0: the shape's
     int64_t mtp = 0;     // MTP blocks after the trunk
+    int64_t experts = 0, experts_used = 0, ff_exp = 0, ff_shexp = 0;  // 0: the MoE shape's
     std::string vocab;
     int threads = 0;  // 0: hardware_concurrency
     bool list_types = false;
@@ -201,6 +224,17 @@ Args parse(int argc, char** argv) {
             const uint64_t n = parse_u64(args.value(), "--mtp");
             GDN_CHECK(n <= 16, "--mtp: ", n, " is not in [0, 16]");
             a.mtp = static_cast<int64_t>(n);
+        } else if (arg == "--experts" || arg == "--experts-used" || arg == "--ff-exp" || arg == "--ff-shexp") {
+            const std::string name(arg);
+            const uint64_t n = parse_u64(args.value(), name.c_str());
+            if (arg == "--experts" || arg == "--experts-used") {
+                GDN_CHECK(n >= 1 && n <= uint64_t(gdn::k_max_experts), arg, ": ", n, " is not in [1, ",
+                          gdn::k_max_experts, "]");
+                (arg == "--experts" ? a.experts : a.experts_used) = static_cast<int64_t>(n);
+            } else {
+                GDN_CHECK(n >= 32 && n <= 65536 && n % 32 == 0, arg, ": ", n, " is not a multiple of 32 in [32, 65536]");
+                (arg == "--ff-exp" ? a.ff_exp : a.ff_shexp) = static_cast<int64_t>(n);
+            }
         } else if (arg == "--vocab") {
             a.vocab = args.value();
         } else if (arg == "--threads") {
@@ -212,13 +246,13 @@ Args parse(int argc, char** argv) {
         }
     }
     if (a.help || a.list_types) return a;
-    GDN_CHECK(!a.shape.empty(), "--shape is required (0.8B, 2B, 4B, 9B, 27B or tiny)");
+    GDN_CHECK(!a.shape.empty(), "--shape is required (0.8B, 2B, 4B, 9B, 27B, 35B-A3B, 80B-A3B, tiny, tiny-moe or tiny-next)");
     GDN_CHECK(!a.out.empty(), "-o OUT.gguf is required");
     return a;
 }
 
 /// A small model of the real vocabulary for tests: every dimension a real model has, only
-/// narrower (Hv = 2 Hk, so the tiled value-head order matters; GQA 2:1).
+/// narrower (Hv = 2 Hk, so the value-head order matters; GQA 2:1).
 ModelConfig tiny_shape() {
     ModelConfig c = gdn::qwen35_shape("0.8B");
     c.n_embd = 256;
@@ -231,41 +265,96 @@ ModelConfig tiny_shape() {
     return c;
 }
 
-ModelConfig shape_of(const Args& a) {
-    ModelConfig c;
+/// The tiny shape with an MoE MLP: 16 experts (not 8, which has llama-quantize rules of its
+/// own, gdn/io/quant_mix.hpp), top-4, 256-wide experts and shared expert (rows of every block
+/// size, as the real models' 512). n_ff stays 512: what a qwen3next file's feed_forward_length says.
+ModelConfig tiny_moe_shape() {
+    ModelConfig c = tiny_shape();
+    c.n_expert = 16;
+    c.n_expert_used = 4;
+    c.n_ff_exp = 256;
+    c.n_ff_shexp = 256;
+    return c;
+}
+
+/// HF's Qwen3NextConfig.intermediate_size, which the converter writes as feed_forward_length
+/// (TextModel.set_gguf_parameters) although no Qwen3-Next layer is dense (decoder_sparse_step 1,
+/// no mlp_only_layers); Qwen3.5-MoE's config has no intermediate_size, so its file has no key.
+constexpr int64_t k_qwen3next_intermediate = 5120;
+
+/// What --shape and the size flags ask for.
+struct Shape {
+    ModelConfig config;
+    std::string arch;   ///< general.architecture: qwen35, qwen35moe, qwen3next
+    std::string label;  ///< general.name's model: "Qwen3.5-27B", "Qwen3-Next-tiny", ...
+};
+
+Shape shape_of(const Args& a) {
+    Shape s;
+    ModelConfig& c = s.config;
+    std::string name = a.shape;
     if (gdn::shapes_detail::same_name(a.shape, "tiny")) {
         c = tiny_shape();
+        s.arch = "qwen35";
+        name = "tiny";
+    } else if (gdn::shapes_detail::same_name(a.shape, "tiny-moe") || gdn::shapes_detail::same_name(a.shape, "tiny-next")) {
+        const bool next = gdn::shapes_detail::same_name(a.shape, "tiny-next");
+        c = tiny_moe_shape();
+        s.arch = next ? "qwen3next" : "qwen35moe";
+        if (next) {  // Qwen3's vocabulary, HF's grouped value heads (gdn::shapes_detail::qwen3next)
+            c.n_vocab = 151936;
+            c.v_head_order = gdn::HeadOrder::grouped;
+        }
+        name = "tiny";
     } else {
         try {
-            c = gdn::qwen35_shape(a.shape);
+            const gdn::NamedShape& n = gdn::named_shape(a.shape);
+            c = n.config;
+            s.arch = n.arch;
+            name = n.name;
         } catch (const gdn::Error& e) {
-            gdn::fail("--shape: ", e.what(), " or tiny");
+            gdn::fail("--shape: ", e.what(), ", tiny, tiny-moe or tiny-next");
         }
+        if (s.arch == "qwen3next" && c.n_ff == 0) c.n_ff = k_qwen3next_intermediate;
     }
+    s.label = (s.arch == "qwen3next" ? "Qwen3-Next-" : "Qwen3.5-") + name;
     if (a.layers > 0) c.n_layer = a.layers;
     if (a.embd > 0) c.n_embd = a.embd;
     if (a.ff > 0) c.n_ff = a.ff;
+    const bool moe_flags = a.experts > 0 || a.experts_used > 0 || a.ff_exp > 0 || a.ff_shexp > 0;
+    GDN_CHECK(!moe_flags || c.is_moe(), "--experts, --experts-used, --ff-exp and --ff-shexp need an MoE --shape "
+              "(35B-A3B, 80B-A3B, tiny-moe, tiny-next); '", a.shape, "' is dense");
+    if (a.experts > 0) c.n_expert = a.experts;
+    if (a.experts_used > 0) c.n_expert_used = a.experts_used;
+    if (a.ff_exp > 0) c.n_ff_exp = a.ff_exp;
+    if (a.ff_shexp > 0) c.n_ff_shexp = a.ff_shexp;
     c.n_mtp = a.mtp;
     c.validate();
-    return c;
+    // llama.cpp's qwen35moe / qwen3next loaders require the shared expert's tensors
+    GDN_CHECK(!c.is_moe() || c.n_ff_shexp > 0, "--shape ", a.shape, ": an MoE file needs a shared expert");
+    return s;
 }
 
 // ---- the vocabulary ------------------------------------------------------------------------
 
-std::string find_vocab(const std::string& given) {
+/// The vocabulary file of an architecture: Qwen3.5's (qwen35.vocab, 248320 tokens) for qwen35
+/// and qwen35moe, Qwen3's (qwen3.vocab, 151936 tokens: Qwen3-Next ships Qwen3's tokenizer) for
+/// qwen3next; --vocab, else $GDN_TOKENIZER_DATA, $GDN_TEST_DATA_DIR/tokenizer, the source tree.
+std::string find_vocab(const std::string& given, const std::string& arch) {
     if (!given.empty()) return given;
+    const std::string file = arch == "qwen3next" ? "qwen3.vocab" : "qwen35.vocab";
     std::vector<std::string> tried;
-    if (const char* d = std::getenv("GDN_TOKENIZER_DATA")) tried.push_back(std::string(d) + "/qwen35.vocab");
-    if (const char* d = std::getenv("GDN_TEST_DATA_DIR")) tried.push_back(std::string(d) + "/tokenizer/qwen35.vocab");
-    tried.emplace_back(GDN_SOURCE_VOCAB);
-    tried.emplace_back("tests/data/tokenizer/qwen35.vocab");
+    if (const char* d = std::getenv("GDN_TOKENIZER_DATA")) tried.push_back(std::string(d) + "/" + file);
+    if (const char* d = std::getenv("GDN_TEST_DATA_DIR")) tried.push_back(std::string(d) + "/tokenizer/" + file);
+    tried.push_back((std::filesystem::path(GDN_SOURCE_VOCAB).parent_path() / file).string());
+    tried.emplace_back("tests/data/tokenizer/" + file);
     std::string list;
     for (const std::string& p : tried) {
         std::error_code ec;
         if (std::filesystem::is_regular_file(p, ec)) return p;
         list += (list.empty() ? "" : ", ") + p;
     }
-    gdn::fail("no Qwen3.5 vocabulary found (tried ", list, "); pass --vocab tests/data/tokenizer/qwen35.vocab");
+    gdn::fail("no ", file, " vocabulary found (tried ", list, "); pass --vocab tests/data/tokenizer/", file);
 }
 
 // ---- what goes in the file -------------------------------------------------------------------
@@ -279,7 +368,13 @@ struct Tensor {
     float center = 0.f, spread = 0.f;
     uint64_t offset = 0;  // from the start of the data section
 
-    [[nodiscard]] int64_t rows() const { return ne.size() > 1 ? ne[1] : 1; }
+    /// Rows of ne[0] elements, over every dimension after the first: a 3-D expert tensor
+    /// [cols, rows, n_expert] has expert e's rows at [e * rows, (e + 1) * rows).
+    [[nodiscard]] int64_t rows() const {
+        int64_t r = 1;
+        for (size_t i = 1; i < ne.size(); ++i) r *= ne[i];
+        return r;
+    }
     [[nodiscard]] int64_t row_bytes() const { return gdn::dtype_row_bytes(type, ne[0]); }
     [[nodiscard]] uint64_t bytes() const { return static_cast<uint64_t>(row_bytes() * rows()); }
 };
@@ -288,11 +383,14 @@ constexpr uint64_t k_align = gdn::io::GgufFile::default_alignment;
 
 uint64_t align_up(uint64_t x) { return (x + k_align - 1) / k_align * k_align; }
 
-/// Every tensor of a `qwen35` file of shape c, in the order llama.cpp's converter emits a
-/// layer's tensors (names and shapes: docs/GGUF_QWEN35.md), then the c.n_mtp MTP blocks, with
-/// the types of mix (f32 for what llama-quantize leaves as the converter wrote it) and data
-/// offsets assigned. Fails naming the type and the first tensor when gdn cannot quantise one.
-std::vector<Tensor> plan_tensors(const ModelConfig& c, const Mix& mix) {
+/// Every tensor of a `qwen35` / `qwen35moe` / `qwen3next` file of shape s, in the order
+/// llama.cpp's converter emits a layer's tensors (names and shapes: docs/GGUF_QWEN35.md), then
+/// the c.n_mtp MTP blocks, with the types of mix (f32 for what llama-quantize leaves as the
+/// converter wrote it) and data offsets assigned. Fails naming the type and the first tensor
+/// when gdn cannot quantise one.
+std::vector<Tensor> plan_tensors(const Shape& s, const Mix& mix) {
+    const ModelConfig& c = s.config;
+    const bool next = s.arch == "qwen3next";
     std::vector<Tensor> ts;
     const auto matrix = [&](std::string name, int64_t cols, int64_t rows) {
         ts.push_back({std::move(name), DType::f32, {cols, rows}, true});
@@ -311,11 +409,31 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const Mix& mix) {
         vec(b + "attn_k_norm.weight", {hd}, 1.f, 0.2f);
         matrix(b + "attn_output.weight", c.n_head * hd, e);
     };
+    const auto expert_matrix = [&](std::string name, int64_t cols, int64_t rows) {
+        ts.push_back({std::move(name), DType::f32, {cols, rows, c.n_expert}, true});
+    };
+    // The MoE MLP as Qwen2MoeModel.modify_tensors emits it from HF's sorted names: the experts
+    // (mlp.experts.*: down, then gate and up, stacked or split from gate_up_proj to
+    // [n_embd, n_ff_exp, n_expert]), the router (mlp.gate -> ffn_gate_inp, f32, never quantised),
+    // the shared expert (mlp.shared_expert.{down,gate,up}_proj) and its gate
+    // (mlp.shared_expert_gate, HF [1, n_embd] -> ggml [n_embd, 1], f32). The router's rows have
+    // std 1/sqrt(n_embd) like any matrix: unit-scale logits, so the top-k spreads over experts.
     const auto mlp = [&](const std::string& b) {
         vec(b + "post_attention_norm.weight", {e}, 1.f, 0.2f);
-        matrix(b + "ffn_gate.weight", e, c.n_ff);
-        matrix(b + "ffn_up.weight", e, c.n_ff);
-        matrix(b + "ffn_down.weight", c.n_ff, e);
+        if (!c.is_moe()) {
+            matrix(b + "ffn_gate.weight", e, c.n_ff);
+            matrix(b + "ffn_up.weight", e, c.n_ff);
+            matrix(b + "ffn_down.weight", c.n_ff, e);
+            return;
+        }
+        expert_matrix(b + "ffn_down_exps.weight", c.n_ff_exp, e);
+        expert_matrix(b + "ffn_gate_exps.weight", e, c.n_ff_exp);
+        expert_matrix(b + "ffn_up_exps.weight", e, c.n_ff_exp);
+        matrix(b + "ffn_gate_inp.weight", e, c.n_expert);
+        matrix(b + "ffn_down_shexp.weight", c.n_ff_shexp, e);
+        matrix(b + "ffn_gate_shexp.weight", e, c.n_ff_shexp);
+        matrix(b + "ffn_up_shexp.weight", e, c.n_ff_shexp);
+        matrix(b + "ffn_gate_inp_shexp.weight", e, 1);
     };
     matrix("token_embd.weight", e, c.n_vocab);
     for (int64_t i = 0; i < c.n_layer; ++i) {
@@ -326,8 +444,14 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const Mix& mix) {
         } else {
             matrix(b + "attn_qkv.weight", e, c.ssm_conv_dim());
             matrix(b + "attn_gate.weight", e, value_dim);
-            matrix(b + "ssm_beta.weight", e, c.ssm_n_v_heads);
-            matrix(b + "ssm_alpha.weight", e, c.ssm_n_v_heads);
+            if (next) {
+                // Qwen3-Next's in_proj_ba as is: per key head, r = Hv / Hk beta rows then r alpha
+                // rows (llama.cpp's qwen3next graph views it as [2r, Hk]); no value-head reorder
+                matrix(b + "ssm_ba.weight", e, 2 * c.ssm_n_v_heads);
+            } else {
+                matrix(b + "ssm_beta.weight", e, c.ssm_n_v_heads);
+                matrix(b + "ssm_alpha.weight", e, c.ssm_n_v_heads);
+            }
             vec(b + "ssm_conv1d.weight", {c.ssm_conv_kernel, c.ssm_conv_dim()}, 0.f, 1.f);
             vec(b + "ssm_dt.bias", {c.ssm_n_v_heads}, 1.f, 1.f);
             vec(b + "ssm_a", {c.ssm_n_v_heads}, -4.5f, 7.f);  // -exp(A_log) in [-8, -1]
@@ -352,13 +476,17 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const Mix& mix) {
 
     std::vector<gdn::io::MixTensor> infos;
     for (const Tensor& t : ts) infos.push_back({t.name, t.ne, t.type});
-    const std::vector<DType> types =
-        gdn::io::llama_tensor_types(mix.ftype, infos, c.n_layer + c.n_mtp, c.n_head / c.n_head_kv, mix.options);
+    const std::vector<DType> types = gdn::io::llama_tensor_types(
+        mix.ftype, infos, c.n_layer + c.n_mtp, gdn::io::QuantModel{c.n_head / c.n_head_kv, true, c.n_expert},
+        mix.options);
     std::vector<DType> missing;  // types without a quantiser, in order of first use
     const Tensor* first_missing = nullptr;
     for (size_t i = 0; i < ts.size(); ++i) {
-        GDN_CHECK(gdn::io::llama_quantizes(ts[i].name, ts[i].ne) == ts[i].matrix, "internal: ", ts[i].name,
-                  " is ", ts[i].matrix ? "" : "not ", "a matrix here but llama-quantize thinks otherwise");
+        // every matrix is quantised but the router and the shared expert's gate (f32 as the
+        // converter forces them); nothing else is
+        const bool kept_matrix = ts[i].name.ends_with("ffn_gate_inp.weight") || ts[i].name.ends_with("ffn_gate_inp_shexp.weight");
+        GDN_CHECK(gdn::io::llama_quantizes(ts[i].name, ts[i].ne) == (ts[i].matrix && !kept_matrix), "internal: ",
+                  ts[i].name, " is ", ts[i].matrix ? "" : "not ", "a matrix here but llama-quantize thinks otherwise");
         ts[i].type = types[i];
         if (!gdn::quant::has_quantizer(types[i]) && std::find(missing.begin(), missing.end(), types[i]) == missing.end()) {
             if (missing.empty()) first_missing = &ts[i];
@@ -385,29 +513,44 @@ std::vector<Tensor> plan_tensors(const ModelConfig& c, const Mix& mix) {
 
 using Kv = std::pair<std::string, GgufEncoded>;
 
-/// The metadata keys and GGUF types llama.cpp's converter writes for a Qwen3.5 text model
-/// (conversion/qwen.py, gguf-py's GGUFWriter); block_count counts the MTP blocks, and
-/// nextn_predict_layers is written when there are any (as _Qwen35MtpMixin does).
-std::vector<Kv> metadata(const ModelConfig& c, const Mix& mix, const std::string& name,
-                         const gdn::io::TokenizerVocab& v) {
+/// The metadata keys and GGUF types llama.cpp's converter writes for the text model of arch
+/// (conversion/qwen.py, conversion/base.py TextModel.set_gguf_parameters, gguf-py's GGUFWriter);
+/// block_count counts the MTP blocks, and nextn_predict_layers is written when there are any
+/// (as _QwenMtpMixin does). MoE files add expert_count and expert_used_count (TextModel, from
+/// num_experts / num_experts_per_tok) and expert_feed_forward_length /
+/// expert_shared_feed_forward_length (Qwen2MoeModel); feed_forward_length only where HF's config
+/// has intermediate_size (dense Qwen3.5 and Qwen3-Next, not Qwen3.5-MoE); rope.dimension_sections
+/// only for qwen35 / qwen35moe (their configs' mrope_section, or _Qwen35MRopeMixin's default;
+/// llama.cpp's qwen35moe loader requires it, qwen3next's does not read it).
+std::vector<Kv> metadata(const Shape& s, const Mix& mix, const std::string& name, const gdn::io::TokenizerVocab& v) {
+    const ModelConfig& c = s.config;
     const auto u32 = [](int64_t x) { return gguf_encode(static_cast<uint32_t>(x)); };
-    const std::string p = "qwen35.";
+    const std::string p = s.arch + ".";
+    const bool next = s.arch == "qwen3next";
     std::vector<Kv> kv;
-    kv.emplace_back("general.architecture", gguf_encode(std::string_view("qwen35")));
+    kv.emplace_back("general.architecture", gguf_encode(s.arch));
     kv.emplace_back("general.type", gguf_encode(std::string_view("model")));
     kv.emplace_back("general.name", gguf_encode(name));
     kv.emplace_back(p + "block_count", u32(c.n_layer + c.n_mtp));
     kv.emplace_back(p + "context_length", u32(262144));
     kv.emplace_back(p + "embedding_length", u32(c.n_embd));
-    kv.emplace_back(p + "feed_forward_length", u32(c.n_ff));
+    if (!c.is_moe() || next) kv.emplace_back(p + "feed_forward_length", u32(c.n_ff));
     kv.emplace_back(p + "attention.head_count", u32(c.n_head));
     kv.emplace_back(p + "attention.head_count_kv", u32(c.n_head_kv));
     kv.emplace_back(p + "rope.freq_base", gguf_encode(c.rope_theta));
     kv.emplace_back(p + "attention.layer_norm_rms_epsilon", gguf_encode(c.rms_eps));
+    if (c.is_moe()) {
+        kv.emplace_back(p + "expert_count", u32(c.n_expert));
+        kv.emplace_back(p + "expert_used_count", u32(c.n_expert_used));
+    }
     kv.emplace_back(p + "attention.key_length", u32(c.head_dim));
     kv.emplace_back(p + "attention.value_length", u32(c.head_dim));
     // llama-quantize records the file type it was asked for (--pure included)
     kv.emplace_back("general.file_type", gguf_encode(static_cast<uint32_t>(mix.ftype)));
+    if (c.is_moe()) {
+        kv.emplace_back(p + "expert_feed_forward_length", u32(c.n_ff_exp));
+        kv.emplace_back(p + "expert_shared_feed_forward_length", u32(c.n_ff_shexp));
+    }
     kv.emplace_back(p + "ssm.conv_kernel", u32(c.ssm_conv_kernel));
     kv.emplace_back(p + "ssm.state_size", u32(c.ssm_d_k));
     kv.emplace_back(p + "ssm.group_count", u32(c.ssm_n_k_heads));
@@ -415,7 +558,7 @@ std::vector<Kv> metadata(const ModelConfig& c, const Mix& mix, const std::string
     kv.emplace_back(p + "ssm.inner_size", u32(c.ssm_n_v_heads * c.ssm_d_v));
     kv.emplace_back(p + "full_attention_interval", u32(c.full_attention_interval));
     kv.emplace_back(p + "rope.dimension_count", u32(c.n_rot));
-    kv.emplace_back(p + "rope.dimension_sections", gguf_encode_array(std::vector<int32_t>{11, 11, 10, 0}));
+    if (!next) kv.emplace_back(p + "rope.dimension_sections", gguf_encode_array(std::vector<int32_t>{11, 11, 10, 0}));
     if (c.n_mtp > 0) kv.emplace_back(p + "nextn_predict_layers", u32(c.n_mtp));
     kv.emplace_back("general.quantization_version", u32(2));
     kv.emplace_back("tokenizer.ggml.model", gguf_encode(v.model));
@@ -626,9 +769,12 @@ void write_data(OutFile& out, uint64_t data_start, const std::vector<Tensor>& ts
     if (error) std::rethrow_exception(error);
 }
 
-/// Load the file back as gdn-generate will: the qwen35 layout, the decoders' weight check,
-/// the tokenizer; throws naming what failed.
-void check_file(const std::string& path, const ModelConfig& c, const std::vector<Tensor>& ts) {
+/// Load the file back as gdn-generate will: the GGUF tensor infos, the qwen35 layout, the
+/// decoders' weight check, the tokenizer; throws naming what failed. Returns what was checked.
+/// gdn's loader reads qwen35 only so far: an MoE file is checked as GGUF and tokenizer here, and
+/// against llama.cpp's loaders by tests/tools/check_moe_gguf.py.
+std::string check_file(const std::string& path, const Shape& s, const std::vector<Tensor>& ts) {
+    const ModelConfig& c = s.config;
     const gdn::io::GgufFile f = gdn::io::GgufFile::open(path);
     GDN_CHECK(f.n_tensors() == ts.size(), path, ": ", f.n_tensors(), " tensors read back, ", ts.size(), " written");
     for (const Tensor& t : ts) {
@@ -636,6 +782,9 @@ void check_file(const std::string& path, const ModelConfig& c, const std::vector
         GDN_CHECK(v.type == t.type, path, ": ", t.name, " reads back as ", gdn::dtype_name(v.type), ", written as ",
                   gdn::dtype_name(t.type));
     }
+    const gdn::io::Tokenizer tok = gdn::io::Tokenizer::from_gguf(f);
+    GDN_CHECK(tok.encode("Hello").size() == 1, path, ": the tokenizer read back does not encode 'Hello' as one token");
+    if (s.arch != "qwen35") return "reads back as GGUF (tensor types, tokenizer); gdn's loader does not read " + s.arch + " yet";
     const gdn::ModelWeights w = gdn::io::load_qwen35(f);
     gdn::ref::check_weights(w);
     const ModelConfig& r = w.config;
@@ -644,8 +793,7 @@ void check_file(const std::string& path, const ModelConfig& c, const std::vector
                   r.ssm_n_v_heads == c.ssm_n_v_heads && r.n_head == c.n_head &&
                   r.tied_embeddings == c.tied_embeddings,
               path, ": the config read back differs from the one written");
-    const gdn::io::Tokenizer tok = gdn::io::Tokenizer::from_gguf(f);
-    GDN_CHECK(tok.encode("Hello").size() == 1, path, ": the tokenizer read back does not encode 'Hello' as one token");
+    return "loads as qwen35, weights and tokenizer check";
 }
 
 /// "54 q4_k, 9 q6_k; not q4_k: attn_qkv q6_k: 0 6; attn_v q6_k; ffn_down q6_k: 0 3 6 7;
@@ -684,24 +832,26 @@ int run(const Args& a) {
         return 0;
     }
     const auto t0 = Clock::now();
-    const ModelConfig c = shape_of(a);
-    const std::string vocab_path = find_vocab(a.vocab);
+    const Shape shape = shape_of(a);
+    const ModelConfig& c = shape.config;
+    const std::string vocab_path = find_vocab(a.vocab, shape.arch);
     const gdn::io::TokenizerVocab vocab = gdn::tools::read_vocab_file(vocab_path).vocab;
     GDN_CHECK(static_cast<int64_t>(vocab.tokens.size()) == c.n_vocab, vocab_path, " has ", vocab.tokens.size(),
               " tokens, the shape's vocabulary is ", c.n_vocab);
     const int n_threads = a.threads > 0 ? a.threads : std::max(1, int(std::thread::hardware_concurrency()));
 
-    const std::vector<Tensor> ts = plan_tensors(c, a.type);
-    const std::string label = "Qwen3.5-" + (gdn::shapes_detail::same_name(a.shape, "tiny") ? std::string("tiny")
-                                                                                          : a.shape);
+    const std::vector<Tensor> ts = plan_tensors(shape, a.type);
+    const std::string& label = shape.label;
     const std::string name = label + " random weights (gdn-random-gguf, seed " + std::to_string(a.seed) + ")";
-    const std::vector<std::byte> head = header_bytes(metadata(c, a.type, name, vocab), ts);
+    const std::vector<std::byte> head = header_bytes(metadata(shape, a.type, name, vocab), ts);
     // gguf-py pads after every tensor, the last one included
     const uint64_t total = head.size() + align_up(ts.back().offset + ts.back().bytes());
     const std::string mtp = c.n_mtp == 0 ? "" : " + " + std::to_string(c.n_mtp) + " MTP block" + (c.n_mtp > 1 ? "s" : "");
-    std::fprintf(stderr, "gdn-random-gguf: %s, %s, %lld layers%s, %zu tensors, %.1f MB, %d threads -> %s\n",
-                 label.c_str(), a.type.name().c_str(), static_cast<long long>(c.n_layer), mtp.c_str(),
-                 ts.size(), double(total) / 1e6, n_threads, a.out.c_str());
+    const std::string experts = !c.is_moe() ? "" : ", " + std::to_string(c.n_expert) + " experts (top-" +
+                                                     std::to_string(c.n_expert_used) + ")";
+    std::fprintf(stderr, "gdn-random-gguf: %s (%s), %s, %lld layers%s%s, %zu tensors, %.1f MB, %d threads -> %s\n",
+                 label.c_str(), shape.arch.c_str(), a.type.name().c_str(), static_cast<long long>(c.n_layer),
+                 mtp.c_str(), experts.c_str(), ts.size(), double(total) / 1e6, n_threads, a.out.c_str());
     std::fprintf(stderr, "gdn-random-gguf: matrices: %s\n", type_summary(ts).c_str());
 
     const std::string part = a.out + ".part";
@@ -721,11 +871,9 @@ int run(const Args& a) {
         throw;
     }
     const double write_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    check_file(a.out, c, ts);
-    std::fprintf(stderr,
-                 "gdn-random-gguf: wrote %s (%.1f MB) in %.2f s (%.0f MB/s); loads as qwen35, weights and "
-                 "tokenizer check\n",
-                 a.out.c_str(), double(total) / 1e6, write_s, double(total) / 1e6 / std::max(write_s, 1e-9));
+    const std::string checked = check_file(a.out, shape, ts);
+    std::fprintf(stderr, "gdn-random-gguf: wrote %s (%.1f MB) in %.2f s (%.0f MB/s); %s\n", a.out.c_str(),
+                 double(total) / 1e6, write_s, double(total) / 1e6 / std::max(write_s, 1e-9), checked.c_str());
     return 0;
 }
 

@@ -1,10 +1,11 @@
 // gdn/io/quant_mix.hpp - the type llama.cpp's `llama-quantize` gives each tensor of a `qwen35`
 // file for a file type (Q4_K_M, Q5_0, IQ4_XS, ...): the facts of llama_tensor_get_type,
 // llama_tensor_get_type_impl and tensor_type_fallback in ggml-org/llama.cpp src/llama-quant.cpp
-// (read at commit 007dbbf), restated for the tensors a Qwen3.5 dense file holds: one expert
-// (n_expert = 0), not Falcon, not LLaMA-70B, no --tensor-type / --output-tensor-type /
-// --token-embedding-type overrides. gdn-random-gguf writes its mixes from here; the tables are
-// tested against hand-derived ones in tests/cpu/io/quant_mix.cpp.
+// (read at commit 007dbbf; the MoE rules at 0c1e570, the llama-cpp-python 0.3.36 sdist's
+// vendored tree), restated for the tensors a `qwen35`, `qwen35moe` or `qwen3next` file holds:
+// not Falcon, not LLaMA-70B, no --tensor-type / --output-tensor-type / --token-embedding-type
+// overrides. gdn-random-gguf writes its mixes from here; the tables are tested against
+// hand-derived ones in tests/cpu/io/quant_mix.cpp.
 //
 // What a qwen35 model looks like to those rules:
 // - quantised (tensor_allows_quantization): 2-D tensors whose name ends in "weight", except
@@ -18,7 +19,21 @@
 //   of them: a Qwen3.5 layer has exactly one (attn_qkv or attn_v), so the index is the layer and
 //   the count block_count. i_ffn_down counts ffn_down tensors seen; n_ffn_down is
 //   hparams.n_layer_all = block_count (MTP blocks included).
-// - n_gqa() = n_head / n_head_kv: 4 for Qwen3.5 0.8B-9B, 6 for 27B.
+// - n_gqa() = n_head / n_head_kv: 4 for Qwen3.5 0.8B-9B, 6 for 27B, 8 for 35B-A3B and 80B-A3B.
+// MoE files (hparams.n_expert > 1; 256 for 35B-A3B, 512 for 80B-A3B):
+// - ffn_gate_inp (the router) is never quantised ("do not quantize expert gating tensors"); it
+//   stays the converter's f32. ffn_gate_inp_shexp is [n_embd, 1], 1-D to ggml_n_dims: f32 too.
+// - the 3-D expert tensors ffn_{gate,up,down}_exps and the shared expert's ffn_*_shexp fall in the
+//   ffn_gate / ffn_up / ffn_down categories by substring, so they take the dense ffn_* rules.
+// - with n_expert > 1, layer_info takes the ffn_down / ffn_gate / ffn_up layer from the name
+//   ("blk.%d.") instead of the counter (Mixtral's experts are not consecutive): a layer's
+//   ffn_down_exps and ffn_down_shexp both get the rule of that layer, n is still n_layer_all.
+// - rules for n_expert == 8 exactly (Mixtral): attn_v-like and attn_k q8_0, attn_output q5_k for
+//   the low-bit K / IQ mixes, IQ3_M's ffn_down q4_k also in the use_more_bits layers. No Qwen
+//   MoE has 8 experts; they are here so a test shape with 8 gets what llama-quantize gives it.
+// - MXFP4_MOE gives mxfp4 to every tensor with ne[2] > 1 (the *_exps) and q8_0 to the rest.
+// - no row-width fallback in the real shapes: expert rows are n_embd (2048) or n_ff_exp (512)
+//   wide, multiples of every block size (256 at most).
 // Older llama.cpp (before the tensor_category refactor) matched attn_qkv in a branch of its own
 // (q5_k in Q4_K_M, q6_k in Q5_K_M, q4_k in Q3_K_M / Q3_K_L / IQ3_M) and counted only attn_v in
 // i_attention_wv; files quantised then differ from these tables in attn_qkv and attn_v.
@@ -89,7 +104,7 @@ struct LlamaFtypeInfo {
 inline constexpr std::array<LlamaFtypeInfo, 22> llama_ftypes{{
     {LlamaFtype::q4_0, "q4_0", DType::q4_0, "q4_0; q6_k output"},
     {LlamaFtype::q4_1, "q4_1", DType::q4_1, "q4_1; q6_k output"},
-    {LlamaFtype::mxfp4_moe, "mxfp4_moe", DType::mxfp4, "q8_0 (mxfp4 is for expert tensors; a dense model has none)"},
+    {LlamaFtype::mxfp4_moe, "mxfp4_moe", DType::mxfp4, "q8_0; mxfp4 for the 3-D expert tensors (ffn_*_exps) of an MoE model"},
     {LlamaFtype::q5_0, "q5_0", DType::q5_0, "q5_0; q6_k output"},
     {LlamaFtype::q5_1, "q5_1", DType::q5_1, "q5_1; q6_k output"},
     {LlamaFtype::q2_k, "q2_k", DType::q2_k,
@@ -149,14 +164,16 @@ struct QuantMixOptions {
 
 /// The model facts the rules read besides the tensor.
 struct QuantModel {
-    int64_t n_gqa = 0;  ///< n_head / n_head_kv
-    bool tied = true;   ///< no output.weight: token_embd.weight is also the output matrix
+    int64_t n_gqa = 0;     ///< n_head / n_head_kv
+    bool tied = true;      ///< no output.weight: token_embd.weight is also the output matrix
+    int64_t n_expert = 0;  ///< hparams.n_expert (expert_count); 0 or 1: a dense model
 };
 
 /// Where a tensor stands in llama-quantize's walk (see the file comment).
 struct QuantCounters {
     int64_t i_attn_v = 0, n_attn_v = 0;      ///< i_attention_wv, n_attention_wv
-    int64_t i_ffn_down = 0, n_ffn_down = 0;  ///< i_ffn_down, n_ffn_down
+    int64_t i_ffn_down = 0, n_ffn_down = 0;  ///< i_ffn_down, n_ffn_down; for MoE, i_ffn_down is the
+                                             ///< tensor's layer (layer_info), not a count
 };
 
 /// tensor_get_category, for the names a qwen35 file has.
@@ -177,14 +194,16 @@ inline MixCategory mix_category(std::string_view name) {
     return MixCategory::other;
 }
 
-/// tensor_allows_quantization, for the names a qwen35 file has: ne in ggml order.
+/// tensor_allows_quantization, for the names a qwen35 / qwen35moe / qwen3next file has: ne in
+/// ggml order. 2-D and 3-D (expert) tensors only; never norms, ssm_conv1d or the router.
 inline bool llama_quantizes(std::string_view name, std::span<const int64_t> ne) {
     int64_t dims = static_cast<int64_t>(ne.size());  // ggml_n_dims: trailing 1s do not count
     while (dims > 1 && ne[static_cast<size_t>(dims - 1)] == 1) --dims;
     if (dims < 2) return false;
     const bool ends_weight = name.size() >= 6 && name.substr(name.size() - 6) == "weight";
     return ends_weight && name.find("_norm.weight") == std::string_view::npos &&
-           name.find("ssm_conv1d") == std::string_view::npos;
+           name.find("ssm_conv1d") == std::string_view::npos &&
+           name.find("ffn_gate_inp.weight") == std::string_view::npos;  // "do not quantize expert gating tensors"
 }
 
 /// llama.cpp's use_more_bits: the first and last eighth of n and every third index between.
@@ -209,9 +228,11 @@ inline DType llama_mix_rule(LlamaFtype f, MixCategory cat, int64_t ne0, int64_t 
     // an untied token_embd.weight keeps the base type (only IQ1 / IQ2 / IQ3_XXS / TQ change it)
     if (cat == MixCategory::token_embd) return base;
     const bool gqa4 = m.n_gqa >= 4;
+    const bool eight_experts = m.n_expert == 8;  // llama.cpp's Mixtral-8x7B rules
     switch (cat) {
         case MixCategory::attn_qkv:
         case MixCategory::attn_v:  // category_is_attn_v; i_attention_wv is the layer for qwen35
+            if (eight_experts) return T::q8_0;  // "bumping this to Q8_0 trades just ~128MB"
             switch (f) {
                 case F::q2_k: return gqa4 ? T::q4_k : T::q3_k;
                 case F::iq3_s: return gqa4 ? T::q4_k : base;
@@ -223,12 +244,14 @@ inline DType llama_mix_rule(LlamaFtype f, MixCategory cat, int64_t ne0, int64_t 
                 case F::q4_k_s: return c.i_attn_v < 4 ? T::q5_k : base;
                 default: return base;
             }
-        case MixCategory::ffn_down: {  // i_ffn_down is the layer (one expert), n_ffn_down block_count
+        case MixCategory::attn_k:  // only IQ3_XS / IQ3_XXS (not modelled) and 8 experts change it
+            return eight_experts ? T::q8_0 : base;
+        case MixCategory::ffn_down: {  // i_ffn_down: the layer (the count, or the name's for MoE); n: block_count
             const int64_t i = c.i_ffn_down, n = c.n_ffn_down;
             switch (f) {
                 case F::q2_k: return T::q3_k;
                 case F::q3_k_m: return i < n / 16 ? T::q5_k : T::q4_k;  // q3_k between only for Falcon
-                case F::iq3_m: return i < n / 8 ? T::q4_k : base;
+                case F::iq3_m: return i < n / 8 || (eight_experts && llama_use_more_bits(i, n)) ? T::q4_k : base;
                 case F::q3_k_l: return T::q5_k;
                 case F::q4_k_m: case F::q5_k_m: return llama_use_more_bits(i, n) ? T::q6_k : base;
                 case F::iq4_nl: case F::iq4_xs: return i < n / 8 && !o.imatrix ? T::q5_k : base;
@@ -238,15 +261,22 @@ inline DType llama_mix_rule(LlamaFtype f, MixCategory cat, int64_t ne0, int64_t 
                 default: return base;
             }
         }
-        case MixCategory::attn_output:  // the non-Falcon, non-8-expert branch
+        case MixCategory::attn_output:  // the non-Falcon branch
+            if (eight_experts) {
+                switch (f) {
+                    case F::q2_k: case F::q3_k_s: case F::q3_k_m: case F::iq4_nl: case F::q4_k_s: case F::q4_k_m:
+                    case F::iq3_s: case F::iq3_m: case F::iq4_xs: return T::q5_k;
+                    default: return base;
+                }
+            }
             switch (f) {
                 case F::q2_k: return T::q3_k;
                 case F::q3_k_m: case F::iq3_m: return T::q4_k;
                 case F::q3_k_l: return T::q5_k;
                 default: return base;
             }
-        // attn_q, attn_k, ffn_gate, ffn_up change only for IQ3_XS / IQ3_XXS or 8 experts; attn_gate,
-        // ssm_alpha, ssm_beta, ssm_out and nextn.eh_proj have no rule
+        // attn_q, ffn_gate, ffn_up (the expert and shared-expert ones included) change only for
+        // IQ3_XS / IQ3_XXS; attn_gate, ssm_alpha, ssm_beta, ssm_ba, ssm_out and nextn.eh_proj have no rule
         default: return base;
     }
 }
@@ -304,10 +334,13 @@ inline int64_t mix_layer_of(std::string_view name) {
 
 /// The type of every tensor of a file after `llama-quantize IN OUT <f>`, in ts's order:
 /// llama-quantize's walk (sorted by layer, then name) with its counters. block_count is the
-/// file's (trunk + MTP blocks); n_gqa = n_head / n_head_kv.
+/// file's (trunk + MTP blocks); model.n_gqa = n_head / n_head_kv, model.n_expert the file's
+/// expert_count (model.tied is found from ts).
 inline std::vector<DType> llama_tensor_types(LlamaFtype f, std::span<const MixTensor> ts, int64_t block_count,
-                                             int64_t n_gqa, const QuantMixOptions& o = {}) {
-    QuantModel m{n_gqa, true};
+                                             QuantModel model, const QuantMixOptions& o = {}) {
+    QuantModel m = model;
+    m.tied = true;
+    const bool moe = m.n_expert > 1;  // layer_info's test
     QuantCounters c;
     c.n_ffn_down = block_count;
     for (const MixTensor& t : ts) {
@@ -328,7 +361,16 @@ inline std::vector<DType> llama_tensor_types(LlamaFtype f, std::span<const MixTe
             out[i] = t.type;
             continue;
         }
+        const int64_t counted_ffn_down = c.i_ffn_down;
+        if (moe && mix_category(t.name) == MixCategory::ffn_down) {
+            // layer_info: the layer in the name, which must be a block of the file
+            const int64_t layer = mix_layer_of(t.name);
+            GDN_CHECK(layer >= 0 && layer < block_count, "quant mix: ", t.name, ": llama-quantize needs the layer of an ",
+                      "MoE model's ffn_down tensor in [0, ", block_count, ")");
+            c.i_ffn_down = layer;
+        }
         out[i] = llama_tensor_type(f, t.name, t.ne, m, c, o);
+        c.i_ffn_down = counted_ffn_down;
         // the counters move inside llama_tensor_get_type_impl's attn_v and ffn_down branches; when
         // that function is not reached (pure, f32 / f16 / bf16, MXFP4_MOE) nothing reads them
         const MixCategory cat = mix_category(t.name);
@@ -336,6 +378,12 @@ inline std::vector<DType> llama_tensor_types(LlamaFtype f, std::span<const MixTe
         if (cat == MixCategory::ffn_down) ++c.i_ffn_down;
     }
     return out;
+}
+
+/// The same for a dense model (n_expert = 0).
+inline std::vector<DType> llama_tensor_types(LlamaFtype f, std::span<const MixTensor> ts, int64_t block_count,
+                                             int64_t n_gqa, const QuantMixOptions& o = {}) {
+    return llama_tensor_types(f, ts, block_count, QuantModel{n_gqa, true, 0}, o);
 }
 
 /// The most frequent of types (the first on ties); f32 for none.

@@ -1,7 +1,9 @@
 // gdn/io/quant_mix.hpp: the type llama-quantize gives every tensor of a Qwen3.5 file, checked
 // against tables derived by hand from the rules of llama.cpp's src/llama-quant.cpp for the
 // 24-layer 0.8B shape (tied embeddings, n_head / n_head_kv = 4), the 64-layer 27B shape
-// (untied, 6) and a narrow-head 8-layer model (2). Names and shapes only: no file is written.
+// (untied, 6) and a narrow-head 8-layer model (2); for MoE files the 40-layer 35B-A3B
+// (qwen35moe, 256 experts), the 48-layer 80B-A3B (qwen3next, 512) and an 8-expert model (the
+// rules llama.cpp keeps for Mixtral). Names and shapes only: no file is written.
 // A table lists only where a mix departs from its common type (mix_exceptions); the norms,
 // ssm_a, ssm_dt.bias and ssm_conv1d must keep their f32 in every mix.
 #include <catch2/catch.hpp>
@@ -28,8 +30,9 @@ struct Named {
 };
 
 /// The tensors of a qwen35 file of shape c with n_mtp MTP blocks, as llama.cpp's converter
-/// names and shapes them (docs/GGUF_QWEN35.md), in its order.
-std::vector<Named> qwen35_tensors(const gdn::ModelConfig& c, int64_t n_mtp = 0) {
+/// names and shapes them (docs/GGUF_QWEN35.md), in its order; with c.is_moe() those of a
+/// qwen35moe file (the MoE MLP in every block), and qwen3next's ssm_ba for next.
+std::vector<Named> qwen35_tensors(const gdn::ModelConfig& c, int64_t n_mtp = 0, bool next = false) {
     std::vector<Named> ts;
     const int64_t e = c.n_embd, hd = c.head_dim, vd = c.ssm_n_v_heads * c.ssm_d_v;
     const auto attention = [&](const std::string& b) {
@@ -42,6 +45,18 @@ std::vector<Named> qwen35_tensors(const gdn::ModelConfig& c, int64_t n_mtp = 0) 
     };
     const auto mlp = [&](const std::string& b) {
         ts.push_back({b + "post_attention_norm.weight", {e}});
+        if (c.is_moe()) {
+            const int64_t x = c.n_expert, fe = c.n_ff_exp, fs = c.n_ff_shexp;
+            ts.push_back({b + "ffn_down_exps.weight", {fe, e, x}});
+            ts.push_back({b + "ffn_gate_exps.weight", {e, fe, x}});
+            ts.push_back({b + "ffn_up_exps.weight", {e, fe, x}});
+            ts.push_back({b + "ffn_gate_inp.weight", {e, x}});
+            ts.push_back({b + "ffn_down_shexp.weight", {fs, e}});
+            ts.push_back({b + "ffn_gate_shexp.weight", {e, fs}});
+            ts.push_back({b + "ffn_up_shexp.weight", {e, fs}});
+            ts.push_back({b + "ffn_gate_inp_shexp.weight", {e, 1}});
+            return;
+        }
         ts.push_back({b + "ffn_gate.weight", {e, c.n_ff}});
         ts.push_back({b + "ffn_up.weight", {e, c.n_ff}});
         ts.push_back({b + "ffn_down.weight", {c.n_ff, e}});
@@ -55,8 +70,12 @@ std::vector<Named> qwen35_tensors(const gdn::ModelConfig& c, int64_t n_mtp = 0) 
         } else {
             ts.push_back({b + "attn_qkv.weight", {e, c.ssm_conv_dim()}});
             ts.push_back({b + "attn_gate.weight", {e, vd}});
-            ts.push_back({b + "ssm_beta.weight", {e, c.ssm_n_v_heads}});
-            ts.push_back({b + "ssm_alpha.weight", {e, c.ssm_n_v_heads}});
+            if (next) {
+                ts.push_back({b + "ssm_ba.weight", {e, 2 * c.ssm_n_v_heads}});
+            } else {
+                ts.push_back({b + "ssm_beta.weight", {e, c.ssm_n_v_heads}});
+                ts.push_back({b + "ssm_alpha.weight", {e, c.ssm_n_v_heads}});
+            }
             ts.push_back({b + "ssm_conv1d.weight", {c.ssm_conv_kernel, c.ssm_conv_dim()}});
             ts.push_back({b + "ssm_dt.bias", {c.ssm_n_v_heads}});
             ts.push_back({b + "ssm_a", {c.ssm_n_v_heads}});
@@ -86,19 +105,20 @@ struct Mix {
     std::vector<std::string> exceptions;
 };
 
-Mix mix_of(LlamaFtype f, const gdn::ModelConfig& c, int64_t n_mtp = 0, gdn::io::QuantMixOptions o = {}) {
-    const std::vector<Named> named = qwen35_tensors(c, n_mtp);
+Mix mix_of(LlamaFtype f, const gdn::ModelConfig& c, int64_t n_mtp = 0, gdn::io::QuantMixOptions o = {},
+           bool next = false) {
+    const std::vector<Named> named = qwen35_tensors(c, n_mtp, next);
     std::vector<gdn::io::MixTensor> ts;
     for (const Named& n : named) ts.push_back({n.name, n.ne, T::f32});  // the converter's f32 / any
-    const std::vector<DType> types =
-        gdn::io::llama_tensor_types(f, ts, c.n_layer + n_mtp, c.n_head / c.n_head_kv, o);
+    const std::vector<DType> types = gdn::io::llama_tensor_types(
+        f, ts, c.n_layer + n_mtp, gdn::io::QuantModel{c.n_head / c.n_head_kv, true, c.n_expert}, o);
     REQUIRE(types.size() == ts.size());
     std::vector<std::string_view> names;
     std::vector<DType> quantised;
     for (size_t i = 0; i < ts.size(); ++i) {
         const std::string_view n = ts[i].name;
         const bool kept = n.find("norm") != n.npos || n.ends_with(".ssm_a") || n.find("ssm_dt") != n.npos ||
-                          n.find("ssm_conv1d") != n.npos;
+                          n.find("ssm_conv1d") != n.npos || n.find("ffn_gate_inp") != n.npos;
         CHECK(gdn::io::llama_quantizes(n, ts[i].ne) == !kept);
         if (kept) {
             INFO(n);
@@ -118,12 +138,12 @@ struct Expected {
     std::vector<std::string> exceptions;
 };
 
-void check_table(const gdn::ModelConfig& c, const std::vector<Expected>& table) {
+void check_table(const gdn::ModelConfig& c, const std::vector<Expected>& table, bool next = false, int64_t n_mtp = 0) {
     for (const Expected& e : table) {
         INFO("ftype " << e.ftype);
         const auto f = gdn::io::parse_llama_ftype(e.ftype);
         REQUIRE(f.has_value());
-        const Mix m = mix_of(*f, c);
+        const Mix m = mix_of(*f, c, n_mtp, {}, next);
         CHECK(m.common == e.common);
         CHECK(m.exceptions == e.exceptions);
     }
@@ -341,4 +361,143 @@ TEST_CASE("quant mix: rows the block does not divide fall back as tensor_type_fa
     CHECK(llama_tensor_type(LlamaFtype::q4_0, "token_embd.weight", row288, model, first) == T::q8_0);
     CHECK(llama_tensor_type(LlamaFtype::q4_k_m, "token_embd.weight", row288, model, first) == T::q8_0);
     CHECK(llama_tensor_type(LlamaFtype::f16, "blk.4.ffn_up.weight", row7, model, middle) == T::f16);  // no block, no rule
+}
+
+// ---- MoE files --------------------------------------------------------------------------------
+// What changes for qwen35moe / qwen3next (src/llama-quant.cpp at 0c1e570):
+// - ffn_gate_inp is never quantised (tensor_allows_quantization: "do not quantize expert gating
+//   tensors"); ffn_gate_inp_shexp [n_embd, 1] is 1-D to ggml_n_dims. Both stay f32 (mix_of checks).
+// - ffn_{gate,up,down}_exps and ffn_{gate,up,down}_shexp are in the ffn_gate / ffn_up / ffn_down
+//   categories (tensor_get_category's substring match), so they take the dense ffn_* rules;
+//   ffn_gate / ffn_up have none for these ftypes.
+// - n_expert > 1: layer_info reads ffn_down's layer from "blk.%d." instead of the counter, so a
+//   layer's ffn_down_exps and ffn_down_shexp get the same type (counting both would move the
+//   use_more_bits layers); n is still n_layer_all (block_count).
+// - n_gqa = 16 / 2 = 8 >= 4 for both models; n_expert 256 / 512 != 8: no Mixtral rule fires.
+// - MXFP4_MOE: ne[2] > 1 -> mxfp4 (the three *_exps), every other quantised tensor q8_0.
+// - ssm_ba (qwen3next) is "other": the base type.
+
+namespace {
+
+gdn::ModelConfig moe_shape(const char* name) { return gdn::qwen35_shape(name); }
+
+}  // namespace
+
+// 35B-A3B: 40 layers, attention at 3 7 ... 39; untied. n/8 = 5, 7n/8 = 35, n/16 = 2;
+// use_more_bits(i, 40): 0-4, 35-39 and 7 10 13 ... 34 (i - 5 = 2 mod 3)
+TEST_CASE("quant mix: Qwen3.5-35B-A3B (qwen35moe, 40 layers, 256 experts)", "[io][quant_mix][moe]") {
+    check_table(moe_shape("35B-A3B"), {
+        // Q4_0: no rule for any block tensor without an imatrix; output: q6_k (the output rule)
+        {"q4_0", "q4_0", {"output q6_k"}},
+        // MXFP4_MOE: the 3-D expert tensors mxfp4, the rest (output included) q8_0
+        {"mxfp4_moe", "q8_0", {"ffn_down_exps mxfp4", "ffn_gate_exps mxfp4", "ffn_up_exps mxfp4"}},
+        // Q2_K: attn_v-like q4_k (n_gqa 8 >= 4), ffn_down (exps and shexp) q3_k, attn_output q3_k
+        {"q2_k", "q2_k", {"attn_output q3_k", "attn_qkv q4_k", "attn_v q4_k", "ffn_down_exps q3_k",
+                          "ffn_down_shexp q3_k", "output q6_k"}},
+        // Q3_K_M: attn_v-like q5_k for i_attention_wv < 2 (layers 0, 1: both DeltaNet), else q4_k;
+        // ffn_down q5_k for layers < n/16 = 2, else q4_k (not Falcon); attn_output q4_k
+        {"q3_k_m", "q3_k", {"attn_output q4_k",
+                            "attn_qkv q4_k: 2 4 5 6 8 9 10 12 13 14 16 17 18 20 21 22 24 25 26 28 29 30 32 33 34 36 37 38",
+                            "attn_qkv q5_k: 0 1", "attn_v q4_k",
+                            "ffn_down_exps q4_k: 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 "
+                            "28 29 30 31 32 33 34 35 36 37 38 39",
+                            "ffn_down_exps q5_k: 0 1",
+                            "ffn_down_shexp q4_k: 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 "
+                            "28 29 30 31 32 33 34 35 36 37 38 39",
+                            "ffn_down_shexp q5_k: 0 1", "output q6_k"}},
+        // Q4_K_S: attn_v-like q5_k for i_attention_wv < 4 (qkv 0 1 2, v 3); ffn_down q5_k below n/8 = 5
+        {"q4_k_s", "q4_k", {"attn_qkv q5_k: 0 1 2", "attn_v q5_k: 3", "ffn_down_exps q5_k: 0 1 2 3 4",
+                            "ffn_down_shexp q5_k: 0 1 2 3 4", "output q6_k"}},
+        // Q4_K_M: q6_k where use_more_bits, for attn_v-like (index = layer) and ffn_down (the layer)
+        {"q4_k_m", "q4_k", {"attn_qkv q6_k: 0 1 2 4 10 13 16 22 25 28 34 36 37 38", "attn_v q6_k: 3 7 19 31 35 39",
+                            "ffn_down_exps q6_k: 0 1 2 3 4 7 10 13 16 19 22 25 28 31 34 35 36 37 38 39",
+                            "ffn_down_shexp q6_k: 0 1 2 3 4 7 10 13 16 19 22 25 28 31 34 35 36 37 38 39",
+                            "output q6_k"}},
+        // IQ3_M: attn_v-like q4_k, attn_output q4_k, ffn_down q4_k below n/8 (the use_more_bits
+        // extension is for n_expert == 8 only)
+        {"iq3_m", "iq3_s", {"attn_output q4_k", "attn_qkv q4_k", "attn_v q4_k", "ffn_down_exps q4_k: 0 1 2 3 4",
+                            "ffn_down_shexp q4_k: 0 1 2 3 4", "output q6_k"}},
+        // IQ4_XS: attn_v-like q5_k (n_gqa >= 4), ffn_down q5_k below n/8 without an imatrix
+        {"iq4_xs", "iq4_xs", {"attn_qkv q5_k", "attn_v q5_k", "ffn_down_exps q5_k: 0 1 2 3 4",
+                              "ffn_down_shexp q5_k: 0 1 2 3 4", "output q6_k"}},
+        {"q6_k", "q6_k", {}},
+        {"q8_0", "q8_0", {}},
+        {"bf16", "bf16", {}},
+    });
+}
+
+// 80B-A3B: 48 layers, attention at 3 7 ... 47; n/8 = 6, 7n/8 = 42, n/16 = 3;
+// use_more_bits(i, 48): 0-5, 42-47 and 8 11 ... 41
+TEST_CASE("quant mix: Qwen3-Next-80B-A3B (qwen3next, 48 layers, 512 experts)", "[io][quant_mix][moe]") {
+    check_table(moe_shape("80B-A3B"), {
+        {"q4_0", "q4_0", {"output q6_k"}},  // ssm_ba: no rule, the base type
+        {"mxfp4_moe", "q8_0", {"ffn_down_exps mxfp4", "ffn_gate_exps mxfp4", "ffn_up_exps mxfp4"}},
+        {"q3_k_m", "q3_k", {"attn_output q4_k",
+                            "attn_qkv q4_k: 2 4 5 6 8 9 10 12 13 14 16 17 18 20 21 22 24 25 26 28 29 30 32 33 34 36 37 "
+                            "38 40 41 42 44 45 46",
+                            "attn_qkv q5_k: 0 1", "attn_v q4_k",
+                            "ffn_down_exps q4_k: 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 "
+                            "29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47",
+                            "ffn_down_exps q5_k: 0 1 2",
+                            "ffn_down_shexp q4_k: 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 "
+                            "29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47",
+                            "ffn_down_shexp q5_k: 0 1 2", "output q6_k"}},
+        {"q4_k_m", "q4_k", {"attn_qkv q6_k: 0 1 2 4 5 8 14 17 20 26 29 32 38 41 42 44 45 46",
+                            "attn_v q6_k: 3 11 23 35 43 47",
+                            "ffn_down_exps q6_k: 0 1 2 3 4 5 8 11 14 17 20 23 26 29 32 35 38 41 42 43 44 45 46 47",
+                            "ffn_down_shexp q6_k: 0 1 2 3 4 5 8 11 14 17 20 23 26 29 32 35 38 41 42 43 44 45 46 47",
+                            "output q6_k"}},
+        {"q5_k_s", "q5_k", {"output q6_k"}},
+        {"iq4_nl", "iq4_nl", {"attn_qkv q5_k", "attn_v q5_k", "ffn_down_exps q5_k: 0 1 2 3 4 5",
+                              "ffn_down_shexp q5_k: 0 1 2 3 4 5", "output q6_k"}},
+    }, true);
+}
+
+TEST_CASE("quant mix: an MoE MTP block takes the MoE ffn_down rules of its layer", "[io][quant_mix][moe]") {
+    // 41 blocks: n/8 = 5, 7n/8 = 35; the MTP block 40 is a use_more_bits layer, attention (attn_v)
+    const Mix m = mix_of(LlamaFtype::q4_k_m, moe_shape("35B-A3B"), 1);
+    CHECK(m.common == "q4_k");
+    CHECK(m.exceptions == std::vector<std::string>{
+                              "attn_qkv q6_k: 0 1 2 4 10 13 16 22 25 28 34 36 37 38", "attn_v q6_k: 3 7 19 31 35 39 40",
+                              "ffn_down_exps q6_k: 0 1 2 3 4 7 10 13 16 19 22 25 28 31 34 35 36 37 38 39 40",
+                              "ffn_down_shexp q6_k: 0 1 2 3 4 7 10 13 16 19 22 25 28 31 34 35 36 37 38 39 40",
+                              "output q6_k"});
+}
+
+TEST_CASE("quant mix: 8 experts get llama.cpp's Mixtral rules", "[io][quant_mix][moe]") {
+    // the narrow-head 8-layer model with 8 experts, tied (token_embd is the output):
+    // attn_v-like and attn_k q8_0 ("for the 8-expert model, bumping this to Q8_0"), attn_output
+    // q5_k for the low-bit K / IQ mixes; IQ3_M's ffn_down q4_k also where use_more_bits (0 3 6 7)
+    gdn::ModelConfig c = narrow_heads();
+    c.n_expert = 8;
+    c.n_expert_used = 2;
+    c.n_ff_exp = 256;
+    c.n_ff_shexp = 256;
+    check_table(c, {
+        {"q4_k_m", "q4_k", {"attn_k q8_0", "attn_output q5_k", "attn_qkv q8_0", "attn_v q8_0",
+                            "ffn_down_exps q6_k: 0 3 6 7", "ffn_down_shexp q6_k: 0 3 6 7", "token_embd q6_k"}},
+        {"q3_k_m", "q3_k", {"attn_k q8_0", "attn_output q5_k", "attn_qkv q8_0", "attn_v q8_0", "ffn_down_exps q4_k",
+                            "ffn_down_shexp q4_k", "token_embd q6_k"}},
+        {"iq3_m", "iq3_s", {"attn_k q8_0", "attn_output q5_k", "attn_qkv q8_0", "attn_v q8_0",
+                            "ffn_down_exps q4_k: 0 3 6 7", "ffn_down_shexp q4_k: 0 3 6 7", "token_embd q6_k"}},
+        {"q5_k_m", "q5_k", {"attn_k q8_0", "attn_qkv q8_0", "attn_v q8_0", "ffn_down_exps q6_k: 0 3 6 7",
+                            "ffn_down_shexp q6_k: 0 3 6 7", "token_embd q6_k"}},  // attn_output: Q5_K_M is not listed
+        {"q4_0", "q4_0", {"attn_k q8_0", "attn_qkv q8_0", "attn_v q8_0", "token_embd q6_k"}},
+    });
+}
+
+TEST_CASE("quant mix: the router is never quantised, an MoE ffn_down outside a block is an error",
+          "[io][quant_mix][moe]") {
+    const std::vector<int64_t> router{2048, 256}, shexp_gate{2048, 1}, exps{2048, 512, 256};
+    CHECK(!gdn::io::llama_quantizes("blk.0.ffn_gate_inp.weight", router));
+    CHECK(!gdn::io::llama_quantizes("blk.0.ffn_gate_inp_shexp.weight", shexp_gate));  // ggml_n_dims 1
+    CHECK(gdn::io::llama_quantizes("blk.0.ffn_gate_exps.weight", exps));
+    CHECK(gdn::io::llama_quantizes("blk.0.ffn_gate_shexp.weight", router));
+    // layer_info's "Failed to determine layer": llama-quantize stops on such a file
+    const std::vector<int64_t> down{512, 2048, 256};
+    const std::vector<gdn::io::MixTensor> ts{{"ffn_down_exps.weight", down, T::f32}};
+    CHECK_THROWS_WITH(gdn::io::llama_tensor_types(LlamaFtype::q4_k_m, ts, 40, gdn::io::QuantModel{8, true, 256}),
+                      Catch::Contains("ffn_down_exps.weight"));
+    // dense (n_expert 0 or 1): the counter, as before
+    CHECK(gdn::io::llama_tensor_types(LlamaFtype::q4_k_m, ts, 40, gdn::io::QuantModel{8, true, 1})[0] == T::q6_k);
 }
