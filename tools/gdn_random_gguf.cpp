@@ -784,16 +784,17 @@ std::string check_file(const std::string& path, const Shape& s, const std::vecto
     }
     const gdn::io::Tokenizer tok = gdn::io::Tokenizer::from_gguf(f);
     GDN_CHECK(tok.encode("Hello").size() == 1, path, ": the tokenizer read back does not encode 'Hello' as one token");
-    if (s.arch != "qwen35") return "reads back as GGUF (tensor types, tokenizer); gdn's loader does not read " + s.arch + " yet";
     const gdn::ModelWeights w = gdn::io::load_qwen35(f);
     gdn::ref::check_weights(w);
     const ModelConfig& r = w.config;
     GDN_CHECK(r.n_layer == c.n_layer && r.n_mtp == c.n_mtp && w.mtp.size() == static_cast<size_t>(c.n_mtp) &&
-                  r.n_embd == c.n_embd && r.n_ff == c.n_ff && r.n_vocab == c.n_vocab &&
+                  r.n_embd == c.n_embd && (c.is_moe() || r.n_ff == c.n_ff) && r.n_vocab == c.n_vocab &&
                   r.ssm_n_v_heads == c.ssm_n_v_heads && r.n_head == c.n_head &&
-                  r.tied_embeddings == c.tied_embeddings,
+                  r.tied_embeddings == c.tied_embeddings && r.n_expert == c.n_expert &&
+                  r.n_expert_used == c.n_expert_used && r.n_ff_exp == c.n_ff_exp && r.n_ff_shexp == c.n_ff_shexp &&
+                  r.v_head_order == c.v_head_order,
               path, ": the config read back differs from the one written");
-    return "loads as qwen35, weights and tokenizer check";
+    return "loads as " + s.arch + ", weights and tokenizer check";
 }
 
 /// "54 q4_k, 9 q6_k; not q4_k: attn_qkv q6_k: 0 6; attn_v q6_k; ffn_down q6_k: 0 3 6 7;

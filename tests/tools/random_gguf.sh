@@ -7,8 +7,8 @@
 # bit-identical; bad arguments end in one line and exit 1. tests/tools/quant_mix.sh runs every mix.
 # MoE: tiny-moe (qwen35moe) and tiny-next (qwen3next) with an MTP block, same bytes whatever the
 # thread count, llama.cpp's Q4_K_M types, and (with python3's gguf package) every name, shape and
-# f32 tensor as llama.cpp's loaders want them (check_moe_gguf.py); gdn's loader does not read
-# them yet, so they are not run.
+# f32 tensor as llama.cpp's loaders want them (check_moe_gguf.py), and gdn-logits runs them on
+# the CPU reference (tiny-next with Qwen3's 151936-token vocabulary).
 # usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE
 set -euo pipefail
 gen="${1:?usage: random_gguf.sh GDN_RANDOM_GGUF GDN_LOGITS GDN_GENERATE}"
@@ -25,10 +25,10 @@ cmp -s "$dir/tiny.gguf" "$dir/again.gguf" || fail "same seed, different bytes wi
 cmp -s "$dir/tiny.gguf" "$dir/again.gguf" && fail "seeds 7 and 8 gave the same bytes"
 rm -f "$dir/again.gguf"
 
-# "Hello", ",", " world": logits of 3 positions on the CPU reference, float32 [3, 248320]
-check_logits() {  # GGUF
+# "Hello", ",", " world": logits of 3 positions on the CPU reference, float32 [3, n_vocab]
+check_logits() {  # GGUF [N_VOCAB (default Qwen3.5's 248320)]
     "$logits" "$1" --tokens 9419,11,1814 --out "$dir/logits.f32" --backend cpu
-    local n_vocab=248320
+    local n_vocab=${2:-248320}
     [ "$(stat -c %s "$dir/logits.f32")" = $((3 * n_vocab * 4)) ] || fail "gdn-logits wrote $(stat -c %s "$dir/logits.f32") bytes"
     od -An -v -t f4 -w4 "$dir/logits.f32" | awk -v file="$(basename "$1")" '
         $1 ~ /nan|inf/ { bad++; next }
@@ -85,6 +85,7 @@ for shape in tiny-moe tiny-next; do
     if [ $have_gguf_py = 1 ]; then
         python3 "$(dirname "$0")/check_moe_gguf.py" "$dir/$shape.gguf" || fail "$shape: not what llama.cpp's loader wants"
     fi
+    check_logits "$dir/$shape.gguf" "$([ "$shape" = tiny-next ] && echo 151936 || echo 248320)"
 done
 grep -q "Qwen3.5-tiny (qwen35moe), q8_0, 4 layers + 1 MTP block, 16 experts (top-4), 95 tensors" "$dir/tiny-moe.txt" ||
     fail "tiny-moe: $(cat "$dir/tiny-moe.txt")"
