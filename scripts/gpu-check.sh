@@ -83,10 +83,12 @@ if [ "${SANITIZE:-1}" = 1 ] && command -v compute-sanitizer >/dev/null && [ -x "
   done
 fi
 # Full-size random-weight Qwen3.5 GGUFs (gdn-random-gguf, the real vocabulary) written to temp
-# space outside $out, decoded on the GPU, deleted: 0.8B q8_0, and 9B q4_0 when RANDOM_9B=1.
+# space outside $out, decoded on the GPU, deleted: 0.8B q8_0, 9B q4_0 when RANDOM_9B=1, the MoE
+# 35B-A3B q4_0 (~20 GB) when RANDOM_MOE=1.
 if [ -x "$build/tools/gdn-random-gguf" ] && [ -x "$build/examples/gdn-generate" ]; then
   randoms=("0.8B q8_0")
   [ "${RANDOM_9B:-0}" = 1 ] && randoms+=("9B q4_0")
+  [ "${RANDOM_MOE:-0}" = 1 ] && randoms+=("35B-A3B q4_0")
   for st in "${randoms[@]}"; do
     read -r shape wtype <<< "$st"
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/gdn-random.XXXXXX")
@@ -96,7 +98,7 @@ if [ -x "$build/tools/gdn-random-gguf" ] && [ -x "$build/examples/gdn-generate" 
           --backend cuda >> "$log" 2>&1
     rc=$?
     rm -rf "$tmp"
-    summary+=("$(printf '%-28s rc=%-7s %s' "random $shape $wtype" $rc "$(tail -1 "$log")")")
+    summary+=("$(printf '%-28s rc=%-7s %s' "random $shape $wtype" $rc "$(grep -E '^prefill:' "$log" | tail -1)")")
     [ $rc -ne 0 ] && tail -20 "$log"
   done
 fi
