@@ -47,10 +47,10 @@ N_TOKENS = 320
 # shared expert and n_expert experts, top-k; router_std is the router logits' spread.
 FIXTURES = [
     dict(name="qwen35moe_e16_top4_f16", arch="qwen35moe", seed=404, ftype="f16", tied=False, n_layer=6,
-         n_embd=64, n_ff=0, n_vocab=288, hk=2, hv=4, dk=32, dv=32, n_head=4, n_head_kv=2, head_dim=64,
+         n_embd=64, n_ff=0, n_vocab=288, hk=2, hv=4, dk=128, dv=128, n_head=2, n_head_kv=1, head_dim=256,
          n_expert=16, n_expert_used=4, n_ff_exp=32, n_ff_shexp=48, router_std=2.5),
     dict(name="qwen3next_e8_top2", arch="qwen3next", seed=505, ftype="f32", tied=True, n_layer=5,
-         n_embd=64, n_ff=96, n_vocab=288, hk=2, hv=4, dk=32, dv=32, n_head=4, n_head_kv=2, head_dim=64,
+         n_embd=64, n_ff=96, n_vocab=288, hk=2, hv=4, dk=128, dv=128, n_head=2, n_head_kv=1, head_dim=256,
          n_expert=8, n_expert_used=2, n_ff_exp=32, n_ff_shexp=32, router_std=2.5),
     dict(name="qwen35_r2_tied", seed=101, ftype="f32", tied=True, n_layer=8, n_embd=64, n_ff=128,
          n_vocab=384, hk=2, hv=4, dk=32, dv=32, n_head=4, n_head_kv=2, head_dim=64),
