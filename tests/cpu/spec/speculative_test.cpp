@@ -55,11 +55,15 @@ TEST_CASE("SpeculativeDecoder is token-identical to greedy decode over 2000 toke
         int64_t n;
     };
     // random weights: the MTP's drafts are (almost) never right, so rounds reject; the drafting
-    // model: mostly right, so rounds accept every length; MoE: the MoE MTP layer in the loop
+    // model: mostly right, so rounds accept every length; MoE: the MoE MTP layer in the loop;
+    // q8_0: quantised projections (the MTP's eh_proj included)
+    ModelConfig q8_config = test::spec_config();
+    q8_config.n_ff = 64;  // every matrix row whole q8_0 blocks of 32
     const Case cases[] = {
         {"random dense", test::random_model(test::spec_config(), 31), 2000},
         {"drafting dense", test::drafting_model(test::spec_config(), 31, 0.3f), 2000},
         {"random MoE", test::random_model(test::spec_moe_config(), 31), 600},
+        {"random q8_0", test::random_model(q8_config, 31, DType::q8_0), 600},
     };
     for (const Case& cs : cases) {
         const ModelWeights& w = cs.w;
