@@ -119,6 +119,10 @@ public:
         GDN_CHECK(nd <= opt_.draft_len, "speculative: ", nd, " drafts, draft_len is ", opt_.draft_len);
         GDN_CHECK(pos + nd < trunk_.max_ctx(), "speculative: verifying ", nd + 1, " tokens at position ", pos,
                   " passes max_ctx = ", trunk_.max_ctx());
+        for (int32_t d : drafts) {  // before any step, so a bad draft leaves the state as it was
+            GDN_CHECK(d >= 0 && d < trunk_.config().n_vocab, "speculative: draft token ", d,
+                      " is out of range [0, ", trunk_.config().n_vocab, ")");
+        }
         const size_t e = pending_h_.size();
         auto token = [&](int64_t j) { return j == 0 ? pending_ : drafts[static_cast<size_t>(j - 1)]; };
         auto hidden = [&](int64_t j) { return std::span<float>(hs_).subspan(static_cast<size_t>(j) * e, e); };

@@ -176,6 +176,8 @@ TEST_CASE("SpeculativeDecoder: generate() returns n tokens; misuse names what", 
     CHECK_THROWS_WITH(fresh.round(), Catch::Contains("prefill() a prompt before"));
     fresh.prefill(kPrompt);
     CHECK_THROWS_WITH(fresh.verify(std::vector<int32_t>{1, 2, 3, 4}), Catch::Contains("4 drafts, draft_len is 3"));
+    CHECK_THROWS_WITH(fresh.verify(std::vector<int32_t>{1, 53}), Catch::Contains("draft token 53 is out of range"));
+    CHECK(fresh.trunk().position() == int64_t(kPrompt.size()));
     CHECK_THROWS_WITH(ref::SpeculativeDecoder(w, {.max_ctx = 64, .draft_len = 0}),
                       Catch::Contains("draft_len must be at least 1"));
     const ModelWeights no_mtp = test::random_model(test::tiny_config(), 7);
