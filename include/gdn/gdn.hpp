@@ -15,5 +15,7 @@
 #include "gdn/io/tokenizer.hpp"
 #include "gdn/quant/quant.hpp"
 #include "gdn/ref/decoder.hpp"
+#include "gdn/ref/mtp.hpp"
+#include "gdn/ref/speculative.hpp"
 #include "gdn/schedule/model.hpp"
 #include "gdn/schedule/ref_decoder.hpp"

@@ -26,7 +26,7 @@ struct ModelConfig {
     int64_t n_vocab = 0;
     int64_t n_embd = 0;   ///< hidden size
     int64_t n_layer = 0;  ///< trunk layers, the ones a decode step runs
-    int64_t n_mtp = 0;    ///< MTP (NextN) blocks stored after the trunk (blk.{n_layer + j}); kept, not run
+    int64_t n_mtp = 0;    ///< MTP (NextN) blocks stored after the trunk (blk.{n_layer + j}); ref::SpeculativeDecoder drafts with block 0
     int64_t n_ff = 0;     ///< dense MLP intermediate size (MoE files may carry it unused)
     int64_t full_attention_interval = 4;  ///< layer i is attention iff (i+1) % interval == 0
 

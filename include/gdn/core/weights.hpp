@@ -106,10 +106,12 @@ struct LayerWeights {
 /// final hidden state h of position t (after output_norm, as llama.cpp's qwen35 graph hands it
 /// over) and the embedding e of token t+1, it drafts token t+2:
 ///   x = eh_proj * [enorm(e) ; hnorm(h)]        (the first n_embd inputs are the embedding's)
-///   x = layer(x)                               (a full-attention layer with its own KV cache)
+///   x = layer(x)                               (a full-attention layer at position t+1, its own KV cache)
 ///   logits = head(head_norm(x))
-/// Loaded and kept for speculative decoding; no decoder in gdn runs it yet. An empty optional
-/// view means the trunk's tensor is used, as llama.cpp does: embed_tokens -> tok_embd,
+/// Chained drafts feed head_norm(x) back as the next step's h (llama.cpp's MTP h_nextn); at
+/// position 0 h is zeros. gdn::ref::MtpLayer runs it and gdn::ref::SpeculativeDecoder drafts
+/// with it on the CPU (block 0, as llama.cpp); the GPU decoders do not run it yet. An empty
+/// optional view means the trunk's tensor is used, as llama.cpp does: embed_tokens -> tok_embd,
 /// shared_head_norm -> output_norm, shared_head_head -> output.
 struct MtpWeights {
     TensorView eh_proj;           // [2*n_embd, n_embd]  input: enorm(e) then hnorm(h)
@@ -127,7 +129,7 @@ struct ModelWeights {
     TensorView output_norm;  // [n_embd]
     TensorView output;       // [n_embd, n_vocab]; equals tok_embd when tied
     std::vector<LayerWeights> layers;   // [n_layer] the trunk
-    std::vector<MtpWeights> mtp;        // [n_mtp] after the trunk; not run by the decoders
+    std::vector<MtpWeights> mtp;        // [n_mtp] after the trunk; run by ref::SpeculativeDecoder only
     std::shared_ptr<const void> storage;  ///< keeps the bytes behind the views alive
 };
 

@@ -101,7 +101,7 @@ inline void check_layer(const LayerWeights& l, const ModelConfig& c, const std::
 
 /// Throws gdn::Error naming the first tensor whose presence, dtype or shape disagrees with
 /// w.config (and the first layer whose kind disagrees with the config's layer pattern). The
-/// MTP blocks are checked too, though no decoder runs them.
+/// MTP blocks are checked too (ref::MtpLayer runs them; the plain decoders ignore them).
 inline void check_weights(const ModelWeights& w) {
     const ModelConfig& c = w.config;
     c.validate();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -114,6 +115,44 @@ public:
         }
         std::fill(kv_.k.begin(), kv_.k.end(), 0.f);
         std::fill(kv_.v.begin(), kv_.v.end(), 0.f);
+    }
+
+    /// What speculative verification rolls back: the position and every DeltaNet layer's
+    /// recurrent and conv state. KV rows are not part of it: attention at position p writes row
+    /// p before it reads rows <= p, so rows at or past a restored position are rewritten before
+    /// anything reads them.
+    struct Snapshot {
+        int64_t pos = 0;
+        std::vector<float> recurrent;  // per DeltaNet layer in order: state [Hv, dk, dv], conv [K-1, conv_dim]
+    };
+    /// Copies the state into `s` (allocates only the first time a snapshot is filled).
+    void save(Snapshot& s) const {
+        size_t n = 0;
+        for (const Layer& l : layers_) n += l.state.size() + l.conv_state.size();
+        s.recurrent.resize(n);
+        auto out = s.recurrent.begin();
+        for (const Layer& l : layers_) {
+            out = std::copy(l.state.begin(), l.state.end(), out);
+            out = std::copy(l.conv_state.begin(), l.conv_state.end(), out);
+        }
+        s.pos = pos_;
+    }
+    /// Puts back a state saved by this decoder: the next step() runs at s.pos, and decodes
+    /// bit for bit as it did when the snapshot was taken.
+    void restore(const Snapshot& s) {
+        size_t n = 0;
+        for (const Layer& l : layers_) n += l.state.size() + l.conv_state.size();
+        GDN_CHECK(s.recurrent.size() == n && s.pos >= 0 && s.pos <= opt_.max_ctx,
+                  "decoder: snapshot of ", s.recurrent.size(), " floats at position ", s.pos,
+                  " does not fit this decoder (", n, " floats, max_ctx ", opt_.max_ctx, ")");
+        auto in = s.recurrent.begin();
+        for (Layer& l : layers_) {
+            std::copy_n(in, l.state.size(), l.state.begin());
+            in += static_cast<std::ptrdiff_t>(l.state.size());
+            std::copy_n(in, l.conv_state.size(), l.conv_state.begin());
+            in += static_cast<std::ptrdiff_t>(l.conv_state.size());
+        }
+        pos_ = s.pos;
     }
 
     /// The position the next step() runs at (= tokens decoded since construction or reset()).

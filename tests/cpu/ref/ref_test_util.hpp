@@ -205,9 +205,53 @@ inline MoeWeights random_moe(const ModelConfig& c, Store& s, Rng& r, const std::
     return m;
 }
 
+/// Which optional tensors a random MTP block carries (Qwen3.5 files: shared_head_norm only).
+struct MtpOptional {
+    bool head_norm = true;   ///< nextn.shared_head_norm, else output_norm serves
+    bool head = false;       ///< nextn.shared_head_head, else the trunk's output serves
+    bool embedding = false;  ///< nextn.embed_tokens, else token_embd serves
+};
+
+/// One random MTP block (blk.{n_layer + j}): eh_proj, enorm, hnorm, the optional tensors asked
+/// for, and a full-attention layer with the model's MLP kind (dense or MoE).
+inline MtpWeights random_mtp(const ModelConfig& c, Store& s, Rng& r, const std::string& prefix,
+                             DType type = DType::f32, MtpOptional opt = {}) {
+    const int64_t e = c.n_embd;
+    auto norm = [&](const std::string& name) {
+        return s.add(prefix + name, r.uniforms(static_cast<size_t>(e), 0.5f, 1.5f), e);
+    };
+    MtpWeights m;
+    m.eh_proj = s.add(prefix + "nextn.eh_proj", r.normals(static_cast<size_t>(2 * e * e), 1.f / std::sqrt(2.f * static_cast<float>(e))),
+                      2 * e, e, type);
+    m.enorm = norm("nextn.enorm");
+    m.hnorm = norm("nextn.hnorm");
+    if (opt.head_norm) m.shared_head_norm = norm("nextn.shared_head_norm");
+    if (opt.head) {
+        m.shared_head_head = s.add(prefix + "nextn.shared_head_head", r.normals(static_cast<size_t>(e * c.n_vocab)), e,
+                                   c.n_vocab, type);
+    }
+    if (opt.embedding) {
+        m.embed_tokens = s.add(prefix + "nextn.embed_tokens", r.normals(static_cast<size_t>(e * c.n_vocab)), e,
+                               c.n_vocab, type);
+    }
+    m.layer.is_attention = true;
+    m.layer.attn_norm = norm("attn_norm");
+    m.layer.post_attn_norm = norm("post_attention_norm");
+    m.layer.attn = random_attn(c, s, r, prefix, type);
+    if (c.is_moe()) {
+        m.layer.moe = random_moe(c, s, r, prefix, type);
+    } else {
+        m.layer.mlp = random_mlp(c, s, r, prefix, type);
+    }
+    return m;
+}
+
 /// A whole random model; `type` is the dtype of every projection matrix (norms, conv and
-/// the per-head vectors stay f32, as in GGUF files). MoE configs get random_moe MLPs.
-inline ModelWeights random_model(const ModelConfig& c, uint32_t seed, DType type = DType::f32) {
+/// the per-head vectors stay f32, as in GGUF files). MoE configs get random_moe MLPs;
+/// config.n_mtp > 0 adds that many random_mtp blocks after the trunk (drawn last, so the
+/// trunk is the same as without them).
+inline ModelWeights random_model(const ModelConfig& c, uint32_t seed, DType type = DType::f32,
+                                 MtpOptional mtp = {}) {
     auto store = std::make_shared<Store>();
     Rng r(seed);
     ModelWeights w;
@@ -236,6 +280,9 @@ inline ModelWeights random_model(const ModelConfig& c, uint32_t seed, DType type
             l.mlp = random_mlp(c, *store, r, p, type);
         }
         w.layers.push_back(std::move(l));
+    }
+    for (int64_t j = 0; j < c.n_mtp; ++j) {
+        w.mtp.push_back(random_mtp(c, *store, r, "blk." + std::to_string(c.n_layer + j) + ".", type, mtp));
     }
     w.storage = store;
     return w;
