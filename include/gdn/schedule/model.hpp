@@ -75,7 +75,7 @@ template <class Entry>
 struct Flatten {
     static_assert(dependent_false<Entry>,
                   "Model<...> entries must be DeltaNetBlock<...>, AttnBlock<...>, Layer<Mixer, "
-                  "MlpBlock<...>> (or MoeBlock<...>) or Repeat<N, ...>; an MLP block alone needs Layer<> to pair it "
+                  "MlpBlock<...>> (or MoeBlock<...>) or Repeat<N, ...>; an MlpBlock alone needs Layer<> to pair it "
                   "with its mixer.");
     using type = TypeList<>;
 };
