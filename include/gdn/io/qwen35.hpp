@@ -186,7 +186,7 @@ inline ModelConfig read_qwen35_config(const GgufFile& f) {
     const int64_t n_nextn = f.find_int(p + "nextn_predict_layers").value_or(0);
     GDN_CHECK(n_nextn >= 0 && n_nextn < block_count, "qwen35: key '", p, "nextn_predict_layers' = ", n_nextn,
               " must be in [0, block_count = ", block_count, ")");
-    c.n_layer = block_count - n_nextn;  // MTP blocks sit after the trunk; gdn keeps them, does not run them
+    c.n_layer = block_count - n_nextn;  // MTP blocks sit after the trunk (ModelWeights::mtp)
     c.n_mtp = n_nextn;
     c.n_embd = positive(f, p + "embedding_length");
     if (!arch.moe) {
