@@ -269,12 +269,7 @@ ModelConfig tiny_shape() {
 /// own, gdn/io/quant_mix.hpp), top-4, 256-wide experts and shared expert (rows of every block
 /// size, as the real models' 512). n_ff stays 512: what a qwen3next file's feed_forward_length says.
 ModelConfig tiny_moe_shape() {
-    ModelConfig c = tiny_shape();
-    c.n_expert = 16;
-    c.n_expert_used = 4;
-    c.n_ff_exp = 256;
-    c.n_ff_shexp = 256;
-    return c;
+    return gdn::with_experts(tiny_shape(), 16, 4, 256, 256, /*dense_ff=*/true);
 }
 
 /// HF's Qwen3NextConfig.intermediate_size, which the converter writes as feed_forward_length

@@ -14,6 +14,7 @@
 
 #include "../cpu/parity/parity_util.hpp"
 #include "../cpu/ref/ref_test_util.hpp"
+#include "gdn/core/shapes.hpp"
 #include "gdn/io/qwen35.hpp"
 #include "gdn/ref/decoder.hpp"
 #include "gdn/schedule/decoder.cuh"
@@ -494,13 +495,7 @@ TEST_CASE("cuda decoder: a batch of independent sequences matches one decoder pe
 namespace {
 /// real_heads_config with MoE MLPs: 8 experts top-2 (256 wide), a 512-wide shared expert.
 ModelConfig moe_config() {
-    ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::tiled);
-    c.n_ff = 0;
-    c.n_expert = 8;
-    c.n_expert_used = 2;
-    c.n_ff_exp = 256;
-    c.n_ff_shexp = 512;
-    return c;
+    return gdn::with_experts(real_heads_config(4, 2, gdn::HeadOrder::tiled), 8, 2, 256, 512);
 }
 }  // namespace
 

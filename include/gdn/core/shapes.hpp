@@ -23,6 +23,19 @@ struct NamedShape {
     const char* arch = "qwen35";  ///< general.architecture of its GGUF: qwen35, qwen35moe, qwen3next
 };
 
+/// `c` with a mixture-of-experts MLP in every layer: `experts` routed experts of width ff_exp,
+/// top-`used`, a shared expert of width ff_shexp (0: none); n_ff is kept (a qwen3next file's
+/// unused feed_forward_length) unless `dense_ff` is false, which sets it to 0.
+constexpr ModelConfig with_experts(ModelConfig c, int64_t experts, int64_t used, int64_t ff_exp, int64_t ff_shexp,
+                                   bool dense_ff = false) {
+    if (!dense_ff) c.n_ff = 0;
+    c.n_expert = experts;
+    c.n_expert_used = used;
+    c.n_ff_exp = ff_exp;
+    c.n_ff_shexp = ff_shexp;
+    return c;
+}
+
 namespace shapes_detail {
 
 /// A Qwen3.5 dense text model; the arguments are the numbers that differ between sizes.
@@ -59,15 +72,6 @@ inline constexpr std::array<NamedShape, 5> k_qwen35{{
     {"27B", qwen35(5120, 64, 48, 24, 4, 17408, false)},
 }};
 
-/// A mixture-of-experts model on the same mixer stack (n_ff unused: every layer is MoE).
-constexpr ModelConfig moe(ModelConfig c, int64_t experts, int64_t used, int64_t ff_exp, int64_t ff_shexp) {
-    c.n_ff = 0;
-    c.n_expert = experts;
-    c.n_expert_used = used;
-    c.n_ff_exp = ff_exp;
-    c.n_ff_shexp = ff_shexp;
-    return c;
-}
 
 /// Qwen3-Next: Qwen3's vocabulary, value heads in HF's grouped order (its converter does not
 /// reorder them, docs/GGUF_QWEN35.md).
@@ -80,8 +84,8 @@ constexpr ModelConfig qwen3next(ModelConfig c) {
 // HF's Qwen3_5MoeTextConfig and Qwen3NextConfig defaults, which are these two models' configs.
 //                                                          hidden layers Hv  H Hkv ff tied   experts top-k ff_exp ff_shexp
 inline constexpr std::array<NamedShape, 2> k_moe{{
-    {"35B-A3B", moe(qwen35(2048, 40, 32, 16, 2, 0, false), 256, 8, 512, 512), "qwen35moe"},
-    {"80B-A3B", qwen3next(moe(qwen35(2048, 48, 32, 16, 2, 0, false), 512, 10, 512, 512)), "qwen3next"},
+    {"35B-A3B", with_experts(qwen35(2048, 40, 32, 16, 2, 0, false), 256, 8, 512, 512), "qwen35moe"},
+    {"80B-A3B", qwen3next(with_experts(qwen35(2048, 48, 32, 16, 2, 0, false), 512, 10, 512, 512)), "qwen3next"},
 }};
 
 /// "0.8b" matches "0.8B": names compare without case.

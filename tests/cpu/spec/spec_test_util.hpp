@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../ref/ref_test_util.hpp"
+#include "gdn/core/shapes.hpp"
 #include "gdn/ref/decoder.hpp"
 #include "gdn/ref/speculative.hpp"
 
@@ -28,12 +29,7 @@ inline ModelConfig spec_config(int64_t vocab = 53) {
 
 /// The same config with an MoE MLP (8 experts, top 2, a shared expert) in every layer.
 inline ModelConfig spec_moe_config(int64_t vocab = 53) {
-    ModelConfig c = spec_config(vocab);
-    c.n_expert = 8;
-    c.n_expert_used = 2;
-    c.n_ff_exp = 24;
-    c.n_ff_shexp = 32;
-    return c;
+    return with_experts(spec_config(vocab), 8, 2, 24, 32, /*dense_ff=*/true);
 }
 
 /// Plain greedy decode: the prompt, then n tokens, each the argmax of the last logits (n - 1
