@@ -82,6 +82,7 @@ struct MoeParams {
 namespace moe_detail {
 
 constexpr int k_max_warps = 8;
+constexpr int k_max_rows_per_warp = 4;       // R; the gate/up kernel keeps R row pointers per stream
 constexpr int k_stage_budget = 8 * 1024;     // staged weight bytes per warp that R aims at
 constexpr int k_smem_budget = 160 * 1024;    // dynamic shared memory a block may take
 
@@ -98,7 +99,7 @@ struct Shape {
 inline Shape shape_for(int64_t per_row_stage, int64_t act_bytes, const char* what) {
     Shape s;
     int64_t r = k_stage_budget / per_row_stage;
-    s.rows_per_warp = static_cast<int>(r < 1 ? 1 : r > 4 ? 4 : r);
+    s.rows_per_warp = static_cast<int>(r < 1 ? 1 : r > k_max_rows_per_warp ? k_max_rows_per_warp : r);
     s.warp_bytes = per_row_stage * s.rows_per_warp;
     const int64_t w = (k_smem_budget - act_bytes) / s.warp_bytes;
     s.warps = static_cast<int>(w > k_max_warps ? k_max_warps : w);
@@ -247,7 +248,7 @@ __global__ void __launch_bounds__(32 * k_max_warps) moe_gate_up_kernel(const Moe
     const int64_t row_bytes = dtype_row_bytes(F::dtype, p.n_embd);
     float* xs = reinterpret_cast<float*>(smem);
     uint8_t* stage = smem + (int64_t(p.n_embd) * 4 + 15) / 16 * 16 + warp * warp_bytes;
-    const uint8_t* src[4][2];
+    const uint8_t* src[k_max_rows_per_warp][2];
     for (int i = 0; i < rows_per_warp; ++i) {
         const int r = min(row0 + i, rows - 1);
         src[i][0] = stage_row(stage + (2 * i) * row_stage, g + r * row_bytes, row_bytes, lane);

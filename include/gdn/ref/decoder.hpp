@@ -15,7 +15,6 @@
 #include "gdn/ref/attention.hpp"
 #include "gdn/ref/check.hpp"
 #include "gdn/ref/deltanet.hpp"
-#include "gdn/ref/mlp.hpp"
 #include "gdn/ref/moe.hpp"
 #include "gdn/ref/norm.hpp"
 #include "gdn/ref/tensor_ops.hpp"
@@ -93,11 +92,7 @@ public:
             }
             add(delta_);
             rms_norm(x_, l.post_attn_norm, c.rms_eps, normed_);
-            if (lw.is_moe()) {
-                moe_step(c, lw.moe, normed_, ws_, delta_);
-            } else {
-                mlp_step(lw.mlp, normed_, ws_, delta_);
-            }
+            ffn_step(c, lw, normed_, ws_, delta_);
             add(delta_);
         }
         rms_norm(x_, output_norm_, c.rms_eps, normed_);
@@ -127,9 +122,7 @@ public:
     };
     /// Copies the state into `s` (allocates only the first time a snapshot is filled).
     void save(Snapshot& s) const {
-        size_t n = 0;
-        for (const Layer& l : layers_) n += l.state.size() + l.conv_state.size();
-        s.recurrent.resize(n);
+        s.recurrent.resize(recurrent_floats());
         auto out = s.recurrent.begin();
         for (const Layer& l : layers_) {
             out = std::copy(l.state.begin(), l.state.end(), out);
@@ -140,8 +133,7 @@ public:
     /// Puts back a state saved by this decoder: the next step() runs at s.pos, and decodes
     /// bit for bit as it did when the snapshot was taken.
     void restore(const Snapshot& s) {
-        size_t n = 0;
-        for (const Layer& l : layers_) n += l.state.size() + l.conv_state.size();
+        const size_t n = recurrent_floats();
         GDN_CHECK(s.recurrent.size() == n && s.pos >= 0 && s.pos <= opt_.max_ctx,
                   "decoder: snapshot of ", s.recurrent.size(), " floats at position ", s.pos,
                   " does not fit this decoder (", n, " floats, max_ctx ", opt_.max_ctx, ")");
@@ -214,6 +206,12 @@ private:
     }
     void add(std::span<const float> d) {
         for (size_t i = 0; i < x_.size(); ++i) x_[i] += d[i];
+    }
+    // Floats of a Snapshot: every DeltaNet layer's recurrent and conv state.
+    [[nodiscard]] size_t recurrent_floats() const {
+        size_t n = 0;
+        for (const Layer& l : layers_) n += l.state.size() + l.conv_state.size();
+        return n;
     }
 
     ModelWeights w_;  // a copy of the views; its `storage` keeps the bytes alive

@@ -85,4 +85,14 @@ inline void moe_step(const ModelConfig& c, const MoeWeights& w, std::span<const 
     }
 }
 
+/// A layer's MLP half, whichever kind it has: moe_step when the layer is_moe(), else mlp_step.
+inline void ffn_step(const ModelConfig& c, const LayerWeights& l, std::span<const float> x, Workspace& ws,
+                     std::span<float> out) {
+    if (l.is_moe()) {
+        moe_step(c, l.moe, x, ws, out);
+    } else {
+        mlp_step(l.mlp, x, ws, out);
+    }
+}
+
 }  // namespace gdn::ref

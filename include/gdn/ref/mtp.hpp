@@ -25,7 +25,6 @@
 #include "gdn/core/weights.hpp"
 #include "gdn/ref/attention.hpp"
 #include "gdn/ref/check.hpp"
-#include "gdn/ref/mlp.hpp"
 #include "gdn/ref/moe.hpp"
 #include "gdn/ref/norm.hpp"
 #include "gdn/ref/tensor_ops.hpp"
@@ -67,11 +66,7 @@ public:
         embed_and_attend(h, token, pos);
         const ModelConfig& c = w_.config;
         rms_norm(x_, post_attn_norm_, c.rms_eps, normed_);
-        if (m_.layer.is_moe()) {
-            moe_step(c, m_.layer.moe, normed_, ws_, delta_);
-        } else {
-            mlp_step(m_.layer.mlp, normed_, ws_, delta_);
-        }
+        ffn_step(c, m_.layer, normed_, ws_, delta_);
         add(delta_);
         rms_norm(x_, head_norm_, c.rms_eps, hidden_);
         matvec(m_.shared_head_head.empty() ? w_.output : m_.shared_head_head, hidden_, logits_);

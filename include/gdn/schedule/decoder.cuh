@@ -506,7 +506,7 @@ private:
                           ", which is an attention layer");
                 const AttnWeights& a = lw.attn;
                 const bool fused = adjacent({&a.q, &a.k, &a.v});
-                if (fused) l.in_proj = concat_view(a.q, a.q.rows() + a.k.rows() + a.v.rows(), i);
+                if (fused) l.in_proj = concat_view(a.q, a.q.rows() + a.k.rows() + a.v.rows(), i, "in_proj");
                 const size_t kv_bytes = static_cast<size_t>(b) * opt_.max_ctx * c.n_head_kv * kv_row;
                 l.k_cache = detail::DeviceMemory(kv_bytes);
                 l.v_cache = detail::DeviceMemory(kv_bytes);
@@ -517,7 +517,8 @@ private:
                 const DeltaNetWeights& d = lw.deltanet;
                 const bool fused = adjacent({&d.qkv, &d.z, &d.beta, &d.alpha});
                 if (fused)
-                    l.in_proj = concat_view(d.qkv, d.qkv.rows() + d.z.rows() + d.beta.rows() + d.alpha.rows(), i);
+                    l.in_proj = concat_view(d.qkv, d.qkv.rows() + d.z.rows() + d.beta.rows() + d.alpha.rows(), i,
+                                            "in_proj");
                 l.state_bytes = static_cast<size_t>(b * c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v) *
                                 (opt_.state_bf16 ? 2 : 4);
                 l.conv_bytes = static_cast<size_t>(b * kernels::kDeltaNetConvKernel * conv_dim) * sizeof(float);
@@ -530,7 +531,7 @@ private:
             if (lw.is_moe()) {
                 const MoeWeights& m = lw.moe;
                 if (m.has_shared() && adjacent({&m.router, &m.shexp_gate})) {
-                    l.router = concat_view(m.router, m.router.rows() + 1, i);
+                    l.router = concat_view(m.router, m.router.rows() + 1, i, "ffn_gate_inp + ffn_gate_inp_shexp");
                     l.moe.router_fused = &l.router;
                 }
                 launches_ += moe_launches(m, l.moe);
@@ -542,11 +543,10 @@ private:
                pos_ptr(), b, false, nullptr, cfg_.rms_eps};
     }
 
-    static TensorView concat_view(const TensorView& first, int64_t rows, size_t layer) {
+    // `what` names the fused matrix in errors ("blk.3.in_proj (fused)").
+    static TensorView concat_view(const TensorView& first, int64_t rows, size_t layer, const char* what) {
         TensorView v = first;
-        v.name = "blk." + std::to_string(layer) + "." + (first.name.find("ffn_gate_inp") != std::string::npos
-                                                            ? "ffn_gate_inp + ffn_gate_inp_shexp (fused)"
-                                                            : "in_proj (fused)");
+        v.name = "blk." + std::to_string(layer) + "." + what + " (fused)";
         v.ne = {first.cols(), rows, 1, 1};
         v.n_dims = 2;
         return v;
