@@ -18,6 +18,7 @@
 #include "gdn/io/qwen35.hpp"
 #include "gdn/ref/decoder.hpp"
 #include "gdn/schedule/decoder.cuh"
+#include "gdn/schedule/random_weights.cuh"
 #include "gdn/schedule/ref_decoder.hpp"
 #include "deltanet_ref.cuh"
 
@@ -553,4 +554,106 @@ TEST_CASE("cuda::Decoder<Model> with MoeBlock layers", "[decoder][model][moe]") 
     using Dense = gdn::Model<gdn::Repeat<1, gdn::DeltaNetBlock<gdn::q8_0>, gdn::DeltaNetBlock<gdn::q8_0>,
                                          gdn::DeltaNetBlock<gdn::q8_0>, gdn::AttnBlock<gdn::fa_window<256>, gdn::kv_f16, gdn::q8_0>>>;
     CHECK_THROWS_WITH(gdn::cuda::Decoder<Dense>(w, {.max_ctx = 16}), Catch::Contains("mixture-of-experts"));
+}
+
+namespace {
+
+/// Feeds `tokens` to two CUDA decoders one at a time and compares every position's logits
+/// (b is the reference).
+Compare run_gpu_pair(gdn::cuda::RuntimeDecoder& a, gdn::cuda::RuntimeDecoder& b, const std::vector<int32_t>& tokens) {
+    Compare cmp;
+    for (int32_t t : tokens) {
+        a.eval(t);
+        b.eval(t);
+        add(cmp, a.logits(), b.logits());
+    }
+    return cmp;
+}
+
+}  // namespace
+
+TEST_CASE("cuda decoder: the persistent schedule matches the multi-kernel one over 600 steps", "[decoder][persistent]") {
+    // The real 0.8B shape (24 layers, vocab 248320), random weights on the device.
+    const ModelConfig c = gdn::qwen35_shapes()[0].config;
+    struct Case {
+        const char* name;
+        DType weights;
+        DType kv;
+        bool kv_wht, dn_wht, state_bf16, graph;
+    };
+    const Case cases[] = {
+        {"bf16, KV f16", DType::bf16, DType::f16, false, false, false, true},
+        {"f16, KV f16", DType::f16, DType::f16, false, false, false, true},
+        {"q8_0, KV q8_0 + WHT", DType::q8_0, DType::q8_0, true, false, false, true},
+        {"q4_0, KV q4_0", DType::q4_0, DType::q4_0, false, false, false, true},
+        {"q4_k, KV f16", DType::q4_k, DType::f16, false, false, false, true},
+        {"q5_k, KV f16, DeltaNet WHT + bf16 state", DType::q5_k, DType::f16, false, true, true, true},
+        {"q6_k, KV f16, eager launches", DType::q6_k, DType::f16, false, false, false, false},
+    };
+    const auto tokens = random_tokens(600, c.n_vocab, 31);
+    for (const Case& k : cases) {
+        const gdn::ModelWeights w = gdn::cuda::random_device_weights(c, k.weights, 0x9e37 + int(k.weights));
+        gdn::cuda::DecoderOptions o;
+        o.max_ctx = 640;
+        o.kv_type = k.kv;
+        o.kv_wht = k.kv_wht;
+        o.state_bf16 = k.state_bf16;
+        o.use_graph = k.graph;
+        if (k.dn_wht) o.deltanet_wht.assign(size_t(c.n_layer), true);
+        gdn::cuda::DecoderOptions om = o, op = o;
+        om.schedule = gdn::cuda::Schedule::multi_kernel;
+        op.schedule = gdn::cuda::Schedule::persistent;
+        gdn::cuda::RuntimeDecoder multi(w, om, gdn::cuda::WeightsOn::device);
+        gdn::cuda::RuntimeDecoder pers(w, op, gdn::cuda::WeightsOn::device);
+        REQUIRE(pers.schedule() == gdn::cuda::Schedule::persistent);
+        REQUIRE(multi.schedule() == gdn::cuda::Schedule::multi_kernel);
+        const Compare cmp = run_gpu_pair(pers, multi, tokens);
+        constexpr double tol = 1e-4;
+        report(k.name, cmp, tol);
+        std::printf("    persistent: %zu stages, %d launches per step (graph nodes %zu); multi-kernel %d (graph "
+                    "nodes %zu)\n",
+                    pers.persistent_stages(), pers.launches_per_step(), pers.graph_nodes(), multi.launches_per_step(),
+                    multi.graph_nodes());
+        CHECK(cmp.max_rel < tol);
+        CHECK(cmp.argmax_clear_agree == cmp.argmax_clear);
+        // embedding, 5 stages per layer (fused in-projection, mixer, out, gate/up, down), LM head
+        CHECK(pers.persistent_stages() == size_t(2 + 5 * c.n_layer));
+        CHECK(pers.launches_per_step() == 3);
+        if (k.graph) {
+            CHECK(pers.graph_nodes() == size_t(pers.launches_per_step()));
+            CHECK(multi.graph_nodes() == size_t(multi.launches_per_step()));
+        }
+        // the state the steps leave is the same (the first DeltaNet layer's)
+        const size_t state_elems = size_t(c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v);
+        const size_t state_bytes = state_elems * (k.state_bf16 ? 2 : 4);
+        std::vector<uint8_t> sa(state_bytes), sb(state_bytes);
+        GDN_CUDA_CHECK(cudaMemcpy(sa.data(), pers.deltanet_state(0), state_bytes, cudaMemcpyDeviceToHost));
+        GDN_CUDA_CHECK(cudaMemcpy(sb.data(), multi.deltanet_state(0), state_bytes, cudaMemcpyDeviceToHost));
+        std::printf("    layer-0 DeltaNet state after 600 steps: %s\n",
+                    sa == sb ? "bit-identical" : "differs (within the logits tolerance above)");
+    }
+}
+
+TEST_CASE("cuda decoder: what the persistent schedule does not take raises gdn::Error", "[decoder][persistent]") {
+    const ModelConfig c = gdn::qwen35_shapes()[0].config;
+    const gdn::ModelWeights w = gdn::cuda::random_device_weights(c, DType::q4_0, 7);
+    gdn::cuda::DecoderOptions o;
+    o.max_ctx = 64;
+    o.schedule = gdn::cuda::Schedule::persistent;
+    o.batch = 2;
+    CHECK_THROWS_WITH(gdn::cuda::RuntimeDecoder(w, o, gdn::cuda::WeightsOn::device), Catch::Contains("batch 2"));
+    o.schedule = gdn::cuda::Schedule::automatic;  // falls back
+    gdn::cuda::RuntimeDecoder two(w, o, gdn::cuda::WeightsOn::device);
+    CHECK(two.schedule() == gdn::cuda::Schedule::multi_kernel);
+    // a format the default policy did not compile
+    o.batch = 1;
+    o.schedule = gdn::cuda::Schedule::persistent;
+    const gdn::ModelWeights w50 = gdn::cuda::random_device_weights(c, DType::q5_0, 9);
+    CHECK_THROWS_WITH(gdn::cuda::RuntimeDecoder(w50, o, gdn::cuda::WeightsOn::device), Catch::Contains("not compiled for"));
+    CHECK_THROWS_WITH((gdn::cuda::BasicDecoder<256, gdn::schedule::MultiKernel>(w, o, gdn::cuda::WeightsOn::device)),
+                      Catch::Contains("schedule::MultiKernel"));
+    // MoE layers
+    const ModelConfig m = gdn::with_experts(c, 8, 2, 256, 256);
+    const gdn::ModelWeights wm = gdn::cuda::random_device_weights(m, DType::q4_0, 8);
+    CHECK_THROWS_WITH(gdn::cuda::RuntimeDecoder(wm, o, gdn::cuda::WeightsOn::device), Catch::Contains("mixture of experts"));
 }
