@@ -71,7 +71,7 @@
 namespace {
 
 using gdn::DType;
-using Decoder = gdn::cuda::RuntimeDecoder;
+using Decoder = gdn::cuda::PersistentRuntimeDecoder;  // both schedules (--schedules)
 
 // ---- shapes ---------------------------------------------------------------------------
 struct Shape {
@@ -99,6 +99,7 @@ struct Options {
     // batch-1 rows run once per schedule (the persistent one per L2 prefetch cap, MB)
     std::vector<gdn::cuda::Schedule> schedules{gdn::cuda::Schedule::multi_kernel, gdn::cuda::Schedule::persistent};
     std::vector<int> prefetch_mb{16};
+    bool profile = false;  // persistent rows: time one step's stages, by role
     int warmup = 32;
     int steps = 224;  // warmup + steps <= 256: one attention window, no re-capture
     bool quick = false;
@@ -175,6 +176,8 @@ Options parse(int argc, char** argv) {
                 else if (v == "automatic" || v == "auto") o.schedules.push_back(gdn::cuda::Schedule::automatic);
                 else gdn::fail("decode bench: unknown schedule '", v, "' (multi_kernel, persistent, automatic)");
             }
+        } else if (a == "--profile") {
+            o.profile = true;
         } else if (a == "--prefetch-mb") {
             o.prefetch_mb.clear();
             for (const std::string& v : split_list(value())) o.prefetch_mb.push_back(std::stoi(v));
@@ -202,7 +205,7 @@ Options parse(int argc, char** argv) {
             std::printf("usage: %s [--shapes 0.8B,2B,4B,9B,27B] [--weights bf16,q8_0,q4_0,q4_k] [--kv f16,q8_0]\n"
                         "          [--ctx 512,16K] [--batches 4,16,64] [--batch-weights bf16,q4_0]\n"
                         "          [--prefill-tokens 512,4096] [--quick] [--warmup N] [--steps N] [--fill seek|prefill]\n"
-                        "          [--schedules multi_kernel,persistent] [--prefetch-mb 0,16]\n"
+                        "          [--schedules multi_kernel,persistent] [--prefetch-mb 0,16] [--profile]\n"
                         "          [--no-deltanet | --deltanet-only] [--csv FILE] [--deltanet-csv FILE]\n",
                         argv[0]);
             std::exit(0);
@@ -331,6 +334,31 @@ void print_row(const Row& r, const std::string& card) {
     }
 }
 
+// One persistent step's stages summed by role (the layer prefix "blk.N." dropped).
+void print_profile(const Row& r, const std::vector<Decoder::StageTime>& st) {
+    std::vector<std::pair<std::string, std::pair<int, double>>> roles;
+    double total = 0;
+    for (const auto& t : st) {
+        std::string role = t.name;
+        for (size_t at; (at = role.find("blk.")) != std::string::npos;) {
+            const size_t dot = role.find('.', at + 4);
+            role.erase(at, dot == std::string::npos ? std::string::npos : dot + 1 - at);
+        }
+        auto it = std::find_if(roles.begin(), roles.end(), [&](const auto& x) { return x.first == role; });
+        if (it == roles.end()) roles.push_back({role, {0, 0.0}}), it = roles.end() - 1;
+        it->second.first += 1;
+        it->second.second += t.us;
+        total += t.us;
+    }
+    std::printf("\n  profile %s %s: one persistent step %.1f us over %zu stages\n  | role | stages | us | us per "
+                "stage | share |\n  |---|---|---|---|---|\n",
+                r.shape.c_str(), r.weights.c_str(), total, st.size());
+    for (const auto& [role, v] : roles)
+        std::printf("  | %s | %d | %.1f | %.2f | %.1f%% |\n", role.c_str(), v.first, v.second, v.second / v.first,
+                    100.0 * v.second / total);
+    std::printf("\n");
+}
+
 Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int64_t ctx, const Options& o,
             double copy_gbs, int batch = 1, gdn::cuda::Schedule sched = gdn::cuda::Schedule::multi_kernel,
             int prefetch_mb = 16) {
@@ -339,7 +367,7 @@ Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int6
     const int total = o.warmup + o.steps;
     GDN_CHECK(ctx > total, "decode bench: ctx ", ctx, " must exceed warmup + steps = ", total);
     gdn::cuda::DecoderOptions opt;
-    opt.max_ctx = static_cast<int>(ctx);
+    opt.max_ctx = static_cast<int>(ctx) + (o.profile ? 1 : 0);
     opt.kv_type = kv;
     opt.batch = batch;
     opt.schedule = sched;
@@ -379,6 +407,7 @@ Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int6
     const bool finite = std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); });
     if (!finite) r.note += ", NON-FINITE LOGITS";
     if (!ids_ok) r.note += ", BAD TOKEN IDS";
+    if (o.profile && dec.schedule() == gdn::cuda::Schedule::persistent) print_profile(r, dec.profile_step());
 
     // Timed steps run at positions [ctx - steps, ctx): step at pos reads pos + 1 KV rows.
     // A step of `batch` sequences reads the weights once and every sequence's state and KV.

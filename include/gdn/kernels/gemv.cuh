@@ -187,10 +187,20 @@ struct GemvArgs {
     int round_tiles;        // tensor-core kernel: tiles per round of a block
 };
 
+// What a GEMV body calls once its first weight chunks are in flight, before it touches an
+// activation: the kernels wait for their predecessor (launch.cuh); the persistent step
+// kernel passes its grid barrier, so the next stage's weights stream during the barrier.
+struct PdlWait {
+    GDN_DEVICE GDN_FORCEINLINE void operator()() const {
+        pdl_wait();
+        pdl_launch_dependents();
+    }
+};
+
 // The CUDA-core kernel's body for block `block` of `n_blocks` (k_threads threads), so that the
 // persistent step kernel (kernels/persistent.cuh) runs the same code as one of its stages.
-template <class F, int MaxSeq>
-GDN_DEVICE GDN_FORCEINLINE void gemv_body(const GemvArgs& a, int block, int n_blocks) {
+template <class F, int MaxSeq, class Wait = PdlWait>
+GDN_DEVICE GDN_FORCEINLINE void gemv_body(const GemvArgs& a, int block, int n_blocks, Wait wait = {}) {
     using T = Tile<F>;
     constexpr int stride = stream_stride<F>();
     constexpr int chunk_bytes = T::chunk_steps * T::step_bytes;
@@ -243,8 +253,7 @@ GDN_DEVICE GDN_FORCEINLINE void gemv_body(const GemvArgs& a, int block, int n_bl
     for (int i = 0; i < k_stages - 1; ++i) issue(i);
     // launch.cuh: the first weight chunks (immutable) are in flight; x, norm_w, resid and y
     // belong to the predecessors until this returns.
-    pdl_wait();
-    pdl_launch_dependents();
+    wait();
 
     // RMSNorm scale of each sequence, while the first chunks are in flight.
     float* xs = reinterpret_cast<float*>(smem + ring_bytes<F>());  // [n_seq, cols] if x_smem
@@ -865,8 +874,8 @@ GDN_DEVICE GDN_FORCEINLINE float4 scale4(float4 v, float4 w, float scale) {
 }
 
 // The tensor-core kernel's body for block `block` of `n_blocks` (see gemv_body).
-template <class F, int Stages>
-GDN_DEVICE GDN_FORCEINLINE void gemv_mma_body(const GemvArgs& a, int block, int n_blocks) {
+template <class F, int Stages, class Wait = PdlWait>
+GDN_DEVICE GDN_FORCEINLINE void gemv_mma_body(const GemvArgs& a, int block, int n_blocks, Wait wait = {}) {
     using M = MmaTile<F>;
     constexpr int slot = 16 * M::slot_granules;   // one row chunk (+ alignment slack, padding)
     constexpr int stage_bytes = mma_stage_bytes<F>();
@@ -960,8 +969,7 @@ GDN_DEVICE GDN_FORCEINLINE void gemv_mma_body(const GemvArgs& a, int block, int 
     for (int i = 0; i < Stages - 1; ++i) issue();
     // launch.cuh: the first weight chunks (immutable) are in flight; x, norm_w, resid and y
     // belong to the predecessors until this returns.
-    pdl_wait();
-    pdl_launch_dependents();
+    wait();
 
     // x -> B operand, while the first chunks are in flight. 1: RMS and max |x * norm_w| per
     // sequence (not needed for bf16 without a norm), the fixed-point exponent E from the max.
@@ -1451,19 +1459,25 @@ GemvStagePlan gemv_stage_plan(const GemvParams& p, bool dual, int n_blocks, int6
     GemvArgs& a = plan.args;
     a = gemv_args(p);
     a.steps = a.cols / k_step;
+    // The tensor-core body where its sixteen warps' rings and the staged x fit the block (f16 and
+    // bf16 stage x as 2-3 terms of 16 bits: up to ~1K columns), else the CUDA-core body.
+    bool mma = false;
     if constexpr (has_mma_tile<F>()) {
         using M = MmaTile<F>;
-        plan.mma = true;
-        a.x_bytes = static_cast<int>(mma_x_bytes<F>(p.cols, 1));
-        a.chunks = a.cols / M::chunk_cols;
-        a.n_oct = (a.rows + 7) / 8;
+        const int64_t x_bytes = mma_x_bytes<F>(p.cols, 1);
+        const int chunks = a.cols / M::chunk_cols;
         const int64_t ring = int64_t(k_mma_warps) * mma_warp_bytes<F, k_mma_stages>();
-        const int64_t left = smem_budget - a.x_bytes - ring - mma_slots(a.chunks, k_mma_warps) * 256;
-        GDN_CHECK(left >= 0, what, ": ", p.cols, " columns of ", dtype_name(F::dtype),
-                  " do not fit the persistent block's shared memory (", smem_budget, " B)");
-        a.round_tiles = mma_round_tiles(a.chunks, k_mma_warps, smem_budget - a.x_bytes - ring);
-        plan.smem = static_cast<int>(a.x_bytes + ring + a.round_tiles * mma_slots(a.chunks, k_mma_warps) * 256);
-    } else {
+        if (x_bytes + ring + mma_slots(chunks, k_mma_warps) * 256 <= smem_budget) {
+            mma = true;
+            plan.mma = true;
+            a.x_bytes = static_cast<int>(x_bytes);
+            a.chunks = chunks;
+            a.n_oct = (a.rows + 7) / 8;
+            a.round_tiles = mma_round_tiles(a.chunks, k_mma_warps, smem_budget - a.x_bytes - ring);
+            plan.smem = static_cast<int>(a.x_bytes + ring + a.round_tiles * mma_slots(a.chunks, k_mma_warps) * 256);
+        }
+    }
+    if (!mma) {
         using T = Tile<F>;
         const int64_t x_bytes = p.cols * int64_t(sizeof(float));
         a.x_smem = x_bytes <= k_x_smem_max && ring_bytes<F>() + x_bytes <= smem_budget ? 1 : 0;

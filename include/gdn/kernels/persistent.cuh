@@ -21,11 +21,15 @@
 //                  the grid;
 //         attention n_splits * Hkv blocks of the decode body in warps 0-7 (barrier 1), looped;
 //         embedding one 256-column step per warp.
+// Barriers: only where a stage touches what one since the last barrier wrote, or writes what
+//         one read (the planner tracks each stage's read and written byte ranges): the
+//         separate in-projections of a file that stores them in different types share x and
+//         run back to back without one.
 // Barrier: a counter and a generation word in device memory (GridSync, zeroed once): the last
 //         block to arrive resets the counter and releases the next generation (st.release.gpu);
-//         the others spin on it (ld.acquire.gpu). __syncthreads on both sides, __threadfence
-//         around, as cooperative groups' grid sync does; every activation a later stage reads
-//         is loaded coherently (no ld.global.nc: the GEMV's x and the conv input use __ldcg).
+//         the others spin on it (ld.acquire.gpu); __syncthreads on both sides, no fences
+//         (grid_sync). Every activation a later stage reads is loaded coherently (no
+//         ld.global.nc: the GEMV's x and the conv input use __ldcg).
 // Shared memory: dynamic = the largest stage's (the GEMV's ring, staged x and sum slots; the
 //         DeltaNet and attention stages place their SharedStorage at its start).
 #pragma once
@@ -70,6 +74,7 @@ struct alignas(16) Stage {
     DType type = DType::f32;  // gemv / embedding: weight format; attention: KV format
     uint8_t wht = 0;          // deltanet / attention: rotated q/k
     uint8_t bf16_state = 0;   // deltanet: bf16 state
+    uint8_t sync_after = 1;   // a grid barrier before the next stage (0: the two are independent)
     int32_t blocks = 0;       // deltanet / attention: virtual blocks; attention: n_splits in aux
     int32_t aux = 0;          // attention: splits
     int32_t chunk = 0;        // attention: positions per split
@@ -96,21 +101,22 @@ struct GridSync {
     uint32_t gen;
 };
 
+// No fence instructions: bar.sync makes the block's writes visible to thread 0, whose
+// release-ordered arrival (cumulative) publishes them; the last arrival's acq_rel atomic
+// acquires every block's, and its st.release of the generation / the waiters' ld.acquire of
+// it carry them to every block; bar.sync hands them to the block's other threads.
 GDN_DEVICE GDN_FORCEINLINE void grid_sync(GridSync* g) {
     __syncthreads();
     if (threadIdx.x == 0) {
-        const uint32_t gen = ld_acquire_gpu(&g->gen);  // cannot move before this block arrives
-        __threadfence();
-        const uint32_t arrived = atom_add_release_gpu(&g->count, 1u);
+        const uint32_t gen = ld_acquire_gpu(&g->gen);  // cannot advance before this block arrives
+        const uint32_t arrived = atom_add_acq_rel_gpu(&g->count, 1u);
         if (arrived == gridDim.x - 1) {
-            g->count = 0;
-            __threadfence();
+            g->count = 0;  // ordered before the release below: the next barrier counts from 0
             st_release_gpu(&g->gen, gen + 1);
         } else {
             while (ld_acquire_gpu(&g->gen) == gen) {
             }
         }
-        __threadfence();
     }
     __syncthreads();
 }
@@ -131,6 +137,15 @@ GDN_DEVICE GDN_FORCEINLINE void prefetch_share(const Stage& st) {
     }
 }
 
+// The GEMV bodies' wait (gemv.cuh PdlWait): the grid barrier, after their first weight loads.
+struct GridWait {
+    GridSync* sync;
+    bool on;
+    GDN_DEVICE GDN_FORCEINLINE void operator()() const {
+        if (on) grid_sync(sync);
+    }
+};
+
 template <class F, class... Rest, class Fn>
 GDN_DEVICE GDN_FORCEINLINE void with_format(DType t, Fn&& fn) {
     if (t == F::dtype) {
@@ -141,24 +156,24 @@ GDN_DEVICE GDN_FORCEINLINE void with_format(DType t, Fn&& fn) {
 }
 
 template <class... Formats>
-GDN_DEVICE GDN_FORCEINLINE void run_gemv(const Stage& st) {
+GDN_DEVICE GDN_FORCEINLINE void run_gemv(const Stage& st, GridWait wait) {
     with_format<Formats...>(st.type, [&](auto tag) {
         using F = decltype(tag);
         if constexpr (gemv_detail::has_mma_tile<F>()) {
             if (st.op == Op::gemv_mma) {
                 gemv_detail::gemv_mma_body<F, gemv_detail::k_mma_stages>(st.get<gemv_detail::GemvArgs>(),
                                                                          static_cast<int>(blockIdx.x),
-                                                                         static_cast<int>(gridDim.x));
+                                                                         static_cast<int>(gridDim.x), wait);
                 return;
             }
         }
         gemv_detail::gemv_body<F, 1>(st.get<gemv_detail::GemvArgs>(), static_cast<int>(blockIdx.x),
-                                     static_cast<int>(gridDim.x));
+                                     static_cast<int>(gridDim.x), wait);
     });
 }
 
 template <class StateT, bool WHT>
-GDN_DEVICE GDN_FORCEINLINE void run_deltanet(const Stage& st, uint8_t* smem) {
+GDN_DEVICE __noinline__ void run_deltanet(const Stage& st, uint8_t* smem) {  // see run_attention
     using Step = DeltaNetStep<StateT, WHT, k_dn_warps, 1>;
     auto& sh = *reinterpret_cast<typename Step::SharedStorage*>(smem);
     for (int b = blockIdx.x; b < st.blocks; b += gridDim.x) {
@@ -167,8 +182,10 @@ GDN_DEVICE GDN_FORCEINLINE void run_deltanet(const Stage& st, uint8_t* smem) {
     }
 }
 
+// Not inlined: its register allocation (and the attention body's spills at 128 registers)
+// stays its own instead of being merged with the GEMV stages'.
 template <class Kv, KvRotation Rot>
-GDN_DEVICE GDN_FORCEINLINE void run_attention(const Stage& st, uint8_t* smem) {
+GDN_DEVICE __noinline__ void run_attention(const Stage& st, uint8_t* smem) {
     auto& sh = *reinterpret_cast<attention_detail::AttnShared<k_attn_group>*>(smem);
     for (int b = blockIdx.x; b < st.blocks; b += gridDim.x) {
         if (threadIdx.x < kAttnThreads)
@@ -199,21 +216,29 @@ GDN_DEVICE GDN_FORCEINLINE void run_embedding(const Stage& st, uint8_t* smem) {
     });
 }
 
-/// The kernel: stages[0..n) in order, a grid barrier between consecutive stages.
+/// The kernel: stages[0..n) in order, a grid barrier before a stage that depends on one since
+/// the last barrier (a GEMV passes it after issuing its first weight loads). prof (or null):
+/// block 0 writes the global timer at each stage's start and at the end (n + 1 values).
 template <class... Formats>
-__global__ void __launch_bounds__(k_threads, 1) step_kernel(const Stage* stages, int n, GridSync* sync) {
+__global__ void __launch_bounds__(k_threads, 1)
+    step_kernel(const Stage* stages, int n, GridSync* sync, uint64_t* prof) {
     extern __shared__ __align__(16) uint8_t smem[];
     __shared__ Stage st;
+    bool sync_before = false;
     for (int i = 0; i < n; ++i) {
         constexpr int words = sizeof(Stage) / 16;
+        __syncthreads();  // every thread is done with the previous stage's parameters
         if (threadIdx.x < words)
             reinterpret_cast<uint4*>(&st)[threadIdx.x] = reinterpret_cast<const uint4*>(stages + i)[threadIdx.x];
         __syncthreads();
+        if (prof != nullptr && blockIdx.x == 0 && threadIdx.x == 0) prof[i] = global_timer_ns();
         prefetch_share(st);
+        const GridWait wait{sync, sync_before};
+        if (st.op != Op::gemv && st.op != Op::gemv_mma) wait();
         switch (st.op) {
             case Op::embedding: run_embedding<Formats...>(st, smem); break;
             case Op::gemv:
-            case Op::gemv_mma: run_gemv<Formats...>(st); break;
+            case Op::gemv_mma: run_gemv<Formats...>(st, wait); break;
             case Op::deltanet:
                 if (st.bf16_state)
                     st.wht ? run_deltanet<__nv_bfloat16, true>(st, smem) : run_deltanet<__nv_bfloat16, false>(st, smem);
@@ -226,10 +251,11 @@ __global__ void __launch_bounds__(k_threads, 1) step_kernel(const Stage* stages,
                 else run_attention_kv<gdn::q4_0>(st, smem);
                 break;
         }
-        if (i + 1 < n)
-            grid_sync(sync);
-        else
-            __syncthreads();
+        sync_before = st.sync_after != 0;
+    }
+    if (prof != nullptr) {
+        grid_sync(sync);  // the whole step, not block 0's share
+        if (blockIdx.x == 0 && threadIdx.x == 0) prof[n] = global_timer_ns();
     }
 }
 
@@ -238,13 +264,27 @@ __global__ void __launch_bounds__(k_threads, 1) step_kernel(const Stage* stages,
 /// Throws gdn::Error for what the persistent kernel was not compiled for (a weight format
 /// outside `formats`, an attention group other than k_attn_group, n_seq > 1).
 class StepProgram {
+    struct Range {
+        const void* p;
+        uint64_t bytes;
+    };
+    using Ranges = std::vector<Range>;
+
 public:
     StepProgram(std::vector<DType> formats, int blocks, int64_t smem_budget, uint64_t prefetch_cap)
         : formats_(std::move(formats)), blocks_(blocks), budget_(smem_budget), prefetch_cap_(prefetch_cap) {}
 
     [[nodiscard]] const std::vector<Stage>& stages() const { return stages_; }
+    /// What each stage runs ("blk.3.ffn_down", "deltanet", ...).
+    [[nodiscard]] const std::vector<std::string>& names() const { return names_; }
     [[nodiscard]] int smem() const { return smem_; }
     [[nodiscard]] int blocks() const { return blocks_; }
+    /// Grid barriers per step (stages - 1 when every stage depends on the one before).
+    [[nodiscard]] int barriers() const {
+        int n = 0;
+        for (size_t i = 0; i + 1 < stages_.size(); ++i) n += stages_[i].sync_after;
+        return n;
+    }
 
     void embedding(const EmbeddingParams& p) {
         need_format(p.type, "token_embd");
@@ -258,7 +298,8 @@ public:
         dispatch_format(p.type, [&](auto tag) {
             grow(k_warps * embedding_detail::k_stage_bytes<decltype(tag)>);
         });
-        push(s, nullptr, 0);
+        names_.push_back("embedding");
+        push(s, nullptr, 0, Ranges{Range{p.token, 4}}, Ranges{Range{p.out, uint64_t(p.n_embd) * 4}});
     }
 
     void gemv(const GemvParams& p, bool dual, const std::string& what) {
@@ -273,7 +314,10 @@ public:
         });
         s.type = p.type;
         const uint64_t bytes = uint64_t(p.rows) * uint64_t(dtype_row_bytes(p.type, p.cols));
-        push(s, p.w, bytes);
+        names_.push_back(what);
+        Ranges reads{Range{p.x, uint64_t(p.cols) * 4}};
+        if (p.resid) reads.push_back(Range{p.resid, uint64_t(p.rows) * 4});
+        push(s, p.w, bytes, reads, Ranges{Range{p.y, uint64_t(p.rows) * 4}});
         if (dual && (reinterpret_cast<uintptr_t>(p.w_up) & 15) == 0) weights_.back().push_back({p.w_up, bytes});
     }
 
@@ -288,7 +332,13 @@ public:
         s.blocks = p.n_v_heads;
         s.set(p);
         grow(sizeof(typename DeltaNetStep<StateT, false, k_dn_warps, 1>::SharedStorage));
-        push(s, nullptr, 0);
+        const uint64_t hv = uint64_t(p.n_v_heads), vdim = hv * uint64_t(p.d_v);
+        const uint64_t state = hv * uint64_t(p.d_k) * uint64_t(p.d_v) * sizeof(StateT);
+        names_.push_back("deltanet");
+        const uint64_t conv = uint64_t(p.conv_dim()) * 4;
+        const Ranges reads{Range{p.qkv, conv}, Range{p.z, vdim * 4}, Range{p.b, hv * 4}, Range{p.a, hv * 4}};
+        const Ranges writes{Range{p.y, vdim * 4}, Range{p.state, state}, Range{p.conv_ring, conv * kDeltaNetConvKernel}};
+        push(s, nullptr, 0, reads, writes);
     }
 
     /// p checked by check_attention_decode (its window_len fixes the split, as in a launch).
@@ -309,7 +359,14 @@ public:
         s.blocks = sp.n_splits * p.n_head_kv;
         s.set(p);
         grow(sizeof(attention_detail::AttnShared<k_attn_group>));
-        push(s, nullptr, 0);
+        names_.push_back("attention");
+        const uint64_t hd = uint64_t(p.head_dim), kv_row = uint64_t(dtype_row_bytes(kv, p.head_dim)) * p.n_head_kv;
+        const Ranges reads{Range{p.q_proj, uint64_t(p.n_head) * 2 * hd * 4}, Range{p.k, uint64_t(p.n_head_kv) * hd * 4},
+                           Range{p.v, uint64_t(p.n_head_kv) * hd * 4}};
+        const Ranges writes{Range{p.out, uint64_t(p.n_head) * hd * 4}, Range{p.k_cache, kv_row * uint64_t(p.max_ctx)},
+                            Range{p.v_cache, kv_row * uint64_t(p.max_ctx)},
+                            Range{p.workspace, attention_workspace_bytes(1, p.n_head, p.n_head_kv)}};
+        push(s, nullptr, 0, reads, writes);
     }
 
     /// Fills each stage's prefetch ranges: up to prefetch_cap bytes (split over its matrices)
@@ -345,8 +402,30 @@ private:
                   budget_);
         smem_ = std::max<int>(smem_, static_cast<int>(bytes));
     }
-    void push(const Stage& s, const std::byte* w, uint64_t bytes) {
+    static bool overlap(const Ranges& a, const Ranges& b) {
+        for (const Range& x : a)
+            for (const Range& y : b) {
+                const auto px = reinterpret_cast<uintptr_t>(x.p), py = reinterpret_cast<uintptr_t>(y.p);
+                if (px < py + y.bytes && py < px + x.bytes) return true;
+            }
+        return false;
+    }
+    // Appends a stage that reads `reads` and writes `writes` (device byte ranges); the stage
+    // before it gets a barrier when the two could race with anything since the last barrier.
+    void push(const Stage& s, const std::byte* w, uint64_t bytes, const Ranges& reads, const Ranges& writes) {
+        if (!stages_.empty()) {
+            const bool dep = overlap(writes, open_reads_) || overlap(writes, open_writes_) ||
+                             overlap(reads, open_writes_);
+            stages_.back().sync_after = dep ? 1 : 0;
+            if (dep) {
+                open_reads_.clear();
+                open_writes_.clear();
+            }
+        }
         stages_.push_back(s);
+        stages_.back().sync_after = 1;
+        open_reads_.insert(open_reads_.end(), reads.begin(), reads.end());
+        open_writes_.insert(open_writes_.end(), writes.begin(), writes.end());
         weights_.emplace_back();
         if (w != nullptr && bytes > 0 && (reinterpret_cast<uintptr_t>(w) & 15) == 0)
             weights_.back().push_back({w, bytes});
@@ -358,7 +437,9 @@ private:
     uint64_t prefetch_cap_ = 0;
     int smem_ = 0;
     std::vector<Stage> stages_;
+    std::vector<std::string> names_;
     std::vector<std::vector<std::pair<const std::byte*, uint64_t>>> weights_;  // per stage: matrices read
+    Ranges open_reads_, open_writes_;  // what the stages since the last barrier touch
 };
 
 /// The geometry a step kernel of these formats runs with on the current device: blocks (one
@@ -384,7 +465,8 @@ Geometry geometry() {
 /// Enqueues the step kernel over `stages` (device memory, n of them) with `smem` bytes of
 /// dynamic shared memory on `blocks` blocks (Geometry::blocks; the occupancy is checked).
 template <class... Formats>
-void launch_step(const Stage* stages, int n, GridSync* sync, int blocks, int smem, cudaStream_t stream) {
+void launch_step(const Stage* stages, int n, GridSync* sync, int blocks, int smem, cudaStream_t stream,
+                 uint64_t* prof = nullptr) {
     auto kernel = step_kernel<Formats...>;
     GDN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     int per_sm = 0;
@@ -400,7 +482,7 @@ void launch_step(const Stage* stages, int n, GridSync* sync, int blocks, int sme
     attr[0].val.cooperative = 1;
     cfg.attrs = attr;
     cfg.numAttrs = 1;
-    GDN_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, stages, n, sync));
+    GDN_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, stages, n, sync, prof));
 }
 
 }  // namespace gdn::kernels::persistent

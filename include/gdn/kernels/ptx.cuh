@@ -127,11 +127,23 @@ GDN_DEVICE GDN_FORCEINLINE uint32_t ld_acquire_gpu(const uint32_t* p) {
 GDN_DEVICE GDN_FORCEINLINE void st_release_gpu(uint32_t* p, uint32_t v) {
     asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
 }
+/// atomicAdd with acquire-release semantics at gpu scope; returns the old value.
+GDN_DEVICE GDN_FORCEINLINE uint32_t atom_add_acq_rel_gpu(uint32_t* p, uint32_t v) {
+    uint32_t old;
+    asm volatile("atom.add.acq_rel.gpu.global.u32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
+    return old;
+}
 /// atomicAdd with release semantics at gpu scope; returns the old value.
 GDN_DEVICE GDN_FORCEINLINE uint32_t atom_add_release_gpu(uint32_t* p, uint32_t v) {
     uint32_t old;
     asm volatile("atom.add.release.gpu.global.u32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
     return old;
+}
+/// The GPU's global nanosecond timer (profiling).
+GDN_DEVICE GDN_FORCEINLINE uint64_t global_timer_ns() {
+    uint64_t t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
 }
 /// Ask L2 to fetch [p, p + bytes) (p and bytes multiples of 16) without waiting for it
 /// (sm_90 cp.async.bulk.prefetch; a no-op below).

@@ -46,6 +46,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -102,10 +103,11 @@ inline const char* schedule_name(Schedule s) {
     return s == Schedule::persistent ? "persistent" : s == Schedule::multi_kernel ? "multi_kernel" : "automatic";
 }
 
-/// The automatic choice by shape: measured (bench/decode.cu --schedules, H100, batch 1, both
-/// schedules in one run) the persistent kernel is faster up to this hidden width.
-inline constexpr int64_t k_persistent_max_embd = 2048;
-inline bool prefer_persistent(const ModelConfig& c) { return c.n_embd <= k_persistent_max_embd; }
+/// The automatic choice by shape. Measured (bench/decode.cu --schedules, H100, batch 1, ctx 512,
+/// both schedules in one run: bench/results/2026-12-07-NVIDIA-H100.md) the persistent kernel is
+/// 1.3-1.6x slower than the multi-kernel graph at every shape from 0.8B to 9B and in bf16, q8_0,
+/// q4_0 and q4_k, so automatic never picks it; it stays selectable (Schedule::persistent).
+inline bool prefer_persistent(const ModelConfig&) { return false; }
 
 struct DecoderOptions {
     int max_ctx = 4096;                 ///< positions the KV cache holds (per sequence)
@@ -185,7 +187,7 @@ struct DeviceMemory {
 /// Decoder for any Qwen3.5-shaped model (runtime shapes and per-tensor quant types),
 /// attention window padded to FAWindow positions, decode steps scheduled by Sched
 /// (schedule/policy.cuh).
-template <int FAWindow = 256, class Sched = schedule::DefaultPersistent>
+template <int FAWindow = 256, class Sched = schedule::MultiKernel>
 class BasicDecoder {
 public:
     static constexpr int fa_window = FAWindow;
@@ -237,6 +239,40 @@ public:
     [[nodiscard]] size_t graph_nodes() const { return graph_nodes_; }
     /// Stages of the persistent step kernel's program (0 with the multi-kernel schedule).
     [[nodiscard]] size_t persistent_stages() const { return n_stages_; }
+    /// Grid barriers of one persistent step (stages - 1 unless independent stages share one).
+    [[nodiscard]] int persistent_barriers() const { return n_barriers_; }
+
+    /// One stage of a profiled persistent step: what it ran and its microseconds on block 0
+    /// (from its start to the next stage's start: its barrier wait included).
+    struct StageTime {
+        std::string name;
+        double us = 0;
+    };
+    /// Runs one decode step of every sequence (as generate() would, tokens fed back) with the
+    /// persistent kernel timing its stages; the persistent schedule only.
+    std::vector<StageTime> profile_step() {
+        GDN_CHECK(persistent_, "cuda decoder: profile_step() needs the persistent schedule");
+        std::vector<StageTime> out;
+        if constexpr (Sched::has_persistent) {
+            GDN_CHECK(pos_[0] < opt_.max_ctx, "cuda decoder: context overflow at position ", pos_[0]);
+            const int window = kernels::attention_window_len<FAWindow>(static_cast<int>(pos_[0]) + 1);
+            if (program_window_ != window) upload_program(window);
+            detail::DeviceMemory prof((n_stages_ + 1) * sizeof(uint64_t));
+            Sched::launch(stages_.as<kernels::persistent::Stage>(), static_cast<int>(n_stages_),
+                          grid_sync_.as<kernels::persistent::GridSync>(), geometry_.blocks, stage_smem_, stream_,
+                          prof.as<uint64_t>());
+            enqueue_choice(opt_.batch, logits_, next_ptr(), pos_ptr());
+            enqueue_advance();
+            std::vector<uint64_t> t(n_stages_ + 1);
+            GDN_CUDA_CHECK(cudaMemcpyAsync(t.data(), prof.ptr, t.size() * sizeof(uint64_t), cudaMemcpyDeviceToHost,
+                                           stream_));
+            GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+            for (int64_t& p : pos_) ++p;
+            ++steps_;
+            for (size_t i = 0; i < n_stages_; ++i) out.push_back({stage_names_[i], double(t[i + 1] - t[i]) * 1e-3});
+        }
+        return out;
+    }
     /// Launches per step for a model of this shape whose layers' input projections fuse
     /// (one type per layer's projections, as in every GGUF quant mix of llama.cpp's).
     static constexpr int64_t fused_launches_per_step(const ModelConfig& c) {
@@ -721,6 +757,8 @@ private:
         GDN_CUDA_CHECK(cudaMemcpyAsync(stages_.ptr, st.data(), st.size() * sizeof(kernels::persistent::Stage),
                                        cudaMemcpyHostToDevice, stream_));
         n_stages_ = st.size();
+        stage_names_ = prog.names();
+        n_barriers_ = prog.barriers();
         stage_smem_ = prog.smem();
         program_window_ = window;
     }
@@ -854,12 +892,16 @@ private:
     kernels::persistent::Geometry geometry_;
     detail::DeviceMemory stages_, grid_sync_;
     size_t stages_cap_ = 0, n_stages_ = 0;
-    int stage_smem_ = 0;
+    int stage_smem_ = 0, n_barriers_ = 0;
+    std::vector<std::string> stage_names_;
     int program_window_ = -1;
 };
 
 /// The runtime-shaped decoder for any Qwen3.5 GGUF.
 using RuntimeDecoder = BasicDecoder<256>;
+/// The same with the persistent step kernel compiled for the common formats
+/// (DecoderOptions::schedule = persistent selects it).
+using PersistentRuntimeDecoder = BasicDecoder<256, schedule::DefaultPersistent>;
 
 namespace detail {
 
@@ -902,7 +944,7 @@ struct AttnPolicy<TypeList<Ls...>> {
 /// The decoder of a compile-time Model<...>: checks the weights against the declared blocks
 /// (layer kinds, projection dtypes, shapes), and takes the attention window, the KV format
 /// and the per-layer DeltaNet WHT from the model type (they override those options).
-template <ModelType M, class Sched = schedule::DefaultPersistent>
+template <ModelType M, class Sched = schedule::MultiKernel>
 class Decoder : public BasicDecoder<detail::AttnPolicy<typename M::layers>::window, Sched> {
     using Policy = detail::AttnPolicy<typename M::layers>;
     static_assert(Policy::uniform(),

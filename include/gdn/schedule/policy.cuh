@@ -37,8 +37,8 @@ struct Persistent {
     static std::vector<DType> formats() { return {Formats::dtype...}; }
     static kernels::persistent::Geometry geometry() { return kernels::persistent::geometry<Formats...>(); }
     static void launch(const kernels::persistent::Stage* stages, int n, kernels::persistent::GridSync* sync,
-                       int blocks, int smem, cudaStream_t stream) {
-        kernels::persistent::launch_step<Formats...>(stages, n, sync, blocks, smem, stream);
+                       int blocks, int smem, cudaStream_t stream, uint64_t* prof = nullptr) {
+        kernels::persistent::launch_step<Formats...>(stages, n, sync, blocks, smem, stream, prof);
     }
 };
 
