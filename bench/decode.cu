@@ -40,7 +40,9 @@
 //          [--kv f16,q8_0] [--ctx 512,16K] [--batches 4,16,64] [--batch-weights bf16,q4_0]
 //          [--prefill-tokens 512,4096] [--quick] [--warmup N] [--steps N]
 //          [--fill seek|prefill] [--no-deltanet | --deltanet-only] [--csv FILE]
-//          [--deltanet-csv FILE]
+//          [--deltanet-csv FILE] [--schedules multi_kernel,persistent] [--prefetch-mb 0,16]
+// Batch-1 rows are measured once per schedule (the persistent one once per prefetch cap),
+// in the same run, so the two schedules compare on one card.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -69,7 +71,7 @@
 namespace {
 
 using gdn::DType;
-using Decoder = gdn::cuda::RuntimeDecoder;
+using Decoder = gdn::cuda::PersistentRuntimeDecoder;  // both schedules (--schedules)
 
 // ---- shapes ---------------------------------------------------------------------------
 struct Shape {
@@ -94,6 +96,10 @@ struct Options {
     std::vector<int> batches{4, 16, 64};                         // batched decode rows
     std::vector<DType> batch_weights{DType::bf16, DType::q4_0};  // ... for these weight types
     std::vector<int> prefill_tokens{512, 4096};                  // prefill rows
+    // batch-1 rows run once per schedule (the persistent one per L2 prefetch cap, MB)
+    std::vector<gdn::cuda::Schedule> schedules{gdn::cuda::Schedule::multi_kernel, gdn::cuda::Schedule::persistent};
+    std::vector<int> prefetch_mb{16};
+    bool profile = false;  // persistent rows: time one step's stages, by role
     int warmup = 32;
     int steps = 224;  // warmup + steps <= 256: one attention window, no re-capture
     bool quick = false;
@@ -162,6 +168,19 @@ Options parse(int argc, char** argv) {
         } else if (a == "--prefill-tokens") {
             o.prefill_tokens.clear();
             for (const auto& b : split_list(value())) o.prefill_tokens.push_back(std::atoi(b.c_str()));
+        } else if (a == "--schedules") {
+            o.schedules.clear();
+            for (const std::string& v : split_list(value())) {
+                if (v == "multi_kernel" || v == "multi") o.schedules.push_back(gdn::cuda::Schedule::multi_kernel);
+                else if (v == "persistent") o.schedules.push_back(gdn::cuda::Schedule::persistent);
+                else if (v == "automatic" || v == "auto") o.schedules.push_back(gdn::cuda::Schedule::automatic);
+                else gdn::fail("decode bench: unknown schedule '", v, "' (multi_kernel, persistent, automatic)");
+            }
+        } else if (a == "--profile") {
+            o.profile = true;
+        } else if (a == "--prefetch-mb") {
+            o.prefetch_mb.clear();
+            for (const std::string& v : split_list(value())) o.prefetch_mb.push_back(std::stoi(v));
         } else if (a == "--quick") {
             o.quick = true;
         } else if (a == "--warmup") {
@@ -186,6 +205,7 @@ Options parse(int argc, char** argv) {
             std::printf("usage: %s [--shapes 0.8B,2B,4B,9B,27B] [--weights bf16,q8_0,q4_0,q4_k] [--kv f16,q8_0]\n"
                         "          [--ctx 512,16K] [--batches 4,16,64] [--batch-weights bf16,q4_0]\n"
                         "          [--prefill-tokens 512,4096] [--quick] [--warmup N] [--steps N] [--fill seek|prefill]\n"
+                        "          [--schedules multi_kernel,persistent] [--prefetch-mb 0,16] [--profile]\n"
                         "          [--no-deltanet | --deltanet-only] [--csv FILE] [--deltanet-csv FILE]\n",
                         argv[0]);
             std::exit(0);
@@ -314,16 +334,44 @@ void print_row(const Row& r, const std::string& card) {
     }
 }
 
+// One persistent step's stages summed by role (the layer prefix "blk.N." dropped).
+void print_profile(const Row& r, const std::vector<Decoder::StageTime>& st) {
+    std::vector<std::pair<std::string, std::pair<int, double>>> roles;
+    double total = 0;
+    for (const auto& t : st) {
+        std::string role = t.name;
+        for (size_t at; (at = role.find("blk.")) != std::string::npos;) {
+            const size_t dot = role.find('.', at + 4);
+            role.erase(at, dot == std::string::npos ? std::string::npos : dot + 1 - at);
+        }
+        auto it = std::find_if(roles.begin(), roles.end(), [&](const auto& x) { return x.first == role; });
+        if (it == roles.end()) roles.push_back({role, {0, 0.0}}), it = roles.end() - 1;
+        it->second.first += 1;
+        it->second.second += t.us;
+        total += t.us;
+    }
+    std::printf("\n  profile %s %s: one persistent step %.1f us over %zu stages\n  | role | stages | us | us per "
+                "stage | share |\n  |---|---|---|---|---|\n",
+                r.shape.c_str(), r.weights.c_str(), total, st.size());
+    for (const auto& [role, v] : roles)
+        std::printf("  | %s | %d | %.1f | %.2f | %.1f%% |\n", role.c_str(), v.first, v.second, v.second / v.first,
+                    100.0 * v.second / total);
+    std::printf("\n");
+}
+
 Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int64_t ctx, const Options& o,
-            double copy_gbs, int batch = 1) {
+            double copy_gbs, int batch = 1, gdn::cuda::Schedule sched = gdn::cuda::Schedule::multi_kernel,
+            int prefetch_mb = 16) {
     Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx, batch);
     const gdn::ModelConfig& c = s.cfg;
     const int total = o.warmup + o.steps;
     GDN_CHECK(ctx > total, "decode bench: ctx ", ctx, " must exceed warmup + steps = ", total);
     gdn::cuda::DecoderOptions opt;
-    opt.max_ctx = static_cast<int>(ctx);
+    opt.max_ctx = static_cast<int>(ctx) + (o.profile ? 1 : 0);
     opt.kv_type = kv;
     opt.batch = batch;
+    opt.schedule = sched;
+    opt.prefetch_bytes = uint64_t(prefetch_mb) << 20;
     Decoder dec(w, opt, gdn::cuda::WeightsOn::device);
     const int64_t start = ctx - total;
     if (o.prefill) {
@@ -339,6 +387,10 @@ Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int6
         dec.seek_uncomputed(start);
         r.note = "seek";
     }
+    r.note += std::string(", ") + gdn::cuda::schedule_name(dec.schedule());
+    if (dec.schedule() == gdn::cuda::Schedule::persistent)
+        r.note += " (" + std::to_string(dec.persistent_stages()) + " stages, prefetch " + std::to_string(prefetch_mb) +
+                  " MB)";
     dec.generate(o.warmup + 1);  // o.warmup steps; the first one captures the graph
     gdn::bench::EventTimer t;
     std::vector<double> per_step;
@@ -355,6 +407,7 @@ Row run_row(const Shape& s, const gdn::ModelWeights& w, DType wt, DType kv, int6
     const bool finite = std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); });
     if (!finite) r.note += ", NON-FINITE LOGITS";
     if (!ids_ok) r.note += ", BAD TOKEN IDS";
+    if (o.profile && dec.schedule() == gdn::cuda::Schedule::persistent) print_profile(r, dec.profile_step());
 
     // Timed steps run at positions [ctx - steps, ctx): step at pos reads pos + 1 KV rows.
     // A step of `batch` sequences reads the weights once and every sequence's state and KV.
@@ -482,7 +535,7 @@ void decode_table(const Options& o, const std::string& card, double copy_gbs) {
                 continue;
             }
             // One row: skipped when the decoder's KV/state would not fit, else measured.
-            auto row = [&](DType kv, int64_t ctx, int batch) {
+            auto row = [&](DType kv, int64_t ctx, int batch, gdn::cuda::Schedule sched, int pf) {
                 Row r = make_row(s.name, std::string(gdn::dtype_name(wt)), std::string(gdn::dtype_name(kv)), ctx, batch);
                 const double need = decoder_bytes(s.cfg, kv, ctx) * batch;
                 const double free_now = double(gdn::bench::device_memory().first);
@@ -490,7 +543,7 @@ void decode_table(const Options& o, const std::string& card, double copy_gbs) {
                     r.note = "skipped: needs " + gb(w_bytes + need) + ", " + gb(free_now + w_bytes) + " free";
                 } else {
                     try {
-                        r = run_row(s, *w, wt, kv, ctx, o, copy_gbs, batch);
+                        r = run_row(s, *w, wt, kv, ctx, o, copy_gbs, batch, sched, pf);
                     } catch (const std::exception& e) {
                         r.note = std::string("error: ") + e.what();
                         cudaGetLastError();
@@ -500,13 +553,17 @@ void decode_table(const Options& o, const std::string& card, double copy_gbs) {
                 return r;
             };
             for (DType kv : o.kv)
-                for (int64_t ctx : o.ctx) {
-                    const Row r = row(kv, ctx, 1);
-                    if (r.measured) measured.push_back(r);
-                }
+                for (int64_t ctx : o.ctx)
+                    for (gdn::cuda::Schedule sched : o.schedules)
+                        for (int pf : o.prefetch_mb) {
+                            if (sched != gdn::cuda::Schedule::persistent && pf != o.prefetch_mb.front()) continue;
+                            const Row r = row(kv, ctx, 1, sched, pf);
+                            if (r.measured) measured.push_back(r);
+                        }
             // Independent sequences decoded together (KV of the first type, the first context).
             if (std::find(o.batch_weights.begin(), o.batch_weights.end(), wt) != o.batch_weights.end())
-                for (int batch : o.batches) row(o.kv.front(), o.ctx.front(), batch);
+                for (int batch : o.batches)
+                    row(o.kv.front(), o.ctx.front(), batch, gdn::cuda::Schedule::multi_kernel, 0);
             for (int n : o.prefill_tokens) prefill_rows.push_back(run_prefill(s, *w, wt, o.kv.front(), n));
         }
     }

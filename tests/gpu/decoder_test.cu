@@ -18,6 +18,7 @@
 #include "gdn/io/qwen35.hpp"
 #include "gdn/ref/decoder.hpp"
 #include "gdn/schedule/decoder.cuh"
+#include "gdn/schedule/random_weights.cuh"
 #include "gdn/schedule/ref_decoder.hpp"
 #include "deltanet_ref.cuh"
 
@@ -220,8 +221,17 @@ TEST_CASE("cuda decoder: launches per step of the real Qwen3.5 shapes", "[decode
     // A model built in memory with fused-able projections gets exactly that count.
     const ModelConfig c = real_heads_config(4, 2, gdn::HeadOrder::tiled);
     const gdn::ModelWeights w = gdn::test::random_model(c, 5, DType::f16);
-    gdn::cuda::RuntimeDecoder gpu(w, {});
+    gdn::cuda::DecoderOptions o;
+    o.schedule = gdn::cuda::Schedule::multi_kernel;
+    gdn::cuda::RuntimeDecoder gpu(w, o);
     CHECK(gpu.launches_per_step() == gdn::cuda::RuntimeDecoder::fused_launches_per_step(c));
+    gpu.eval(1);
+    CHECK(gpu.graph_nodes() == size_t(gpu.launches_per_step()));  // counted by CUDA, not by us
+    o.schedule = gdn::cuda::Schedule::persistent;
+    gdn::cuda::PersistentRuntimeDecoder pers(w, o);
+    pers.eval(1);
+    CHECK(pers.launches_per_step() == 3);
+    CHECK(pers.graph_nodes() == 3);
 }
 
 TEST_CASE("cuda decoder reproduces HF transformers' logits on the real-heads fixture", "[decoder][parity]") {
@@ -553,4 +563,112 @@ TEST_CASE("cuda::Decoder<Model> with MoeBlock layers", "[decoder][model][moe]") 
     using Dense = gdn::Model<gdn::Repeat<1, gdn::DeltaNetBlock<gdn::q8_0>, gdn::DeltaNetBlock<gdn::q8_0>,
                                          gdn::DeltaNetBlock<gdn::q8_0>, gdn::AttnBlock<gdn::fa_window<256>, gdn::kv_f16, gdn::q8_0>>>;
     CHECK_THROWS_WITH(gdn::cuda::Decoder<Dense>(w, {.max_ctx = 16}), Catch::Contains("mixture-of-experts"));
+}
+
+namespace {
+
+/// Feeds `tokens` to two CUDA decoders one at a time and compares every position's logits
+/// (b is the reference).
+Compare run_gpu_pair(gdn::cuda::PersistentRuntimeDecoder& a, gdn::cuda::PersistentRuntimeDecoder& b,
+                     const std::vector<int32_t>& tokens) {
+    Compare cmp;
+    for (int32_t t : tokens) {
+        a.eval(t);
+        b.eval(t);
+        add(cmp, a.logits(), b.logits());
+    }
+    return cmp;
+}
+
+}  // namespace
+
+TEST_CASE("cuda decoder: the persistent schedule matches the multi-kernel one over 600 steps", "[decoder][persistent]") {
+    // The real 0.8B shape (24 layers, vocab 248320), random weights on the device.
+    const ModelConfig c = gdn::qwen35_shapes()[0].config;
+    struct Case {
+        const char* name;
+        DType weights;
+        DType kv;
+        bool kv_wht, dn_wht, state_bf16, graph;
+        double tol;  // the quantised KV caches round a K/V that differs by an ulp differently
+    };
+    const Case cases[] = {
+        {"bf16, KV f16", DType::bf16, DType::f16, false, false, false, true, 1e-4},
+        {"f16, KV f16", DType::f16, DType::f16, false, false, false, true, 1e-4},
+        {"q8_0, KV q8_0 + WHT", DType::q8_0, DType::q8_0, true, false, false, true, 2e-3},
+        {"q4_0, KV q4_0", DType::q4_0, DType::q4_0, false, false, false, true, 2e-3},
+        {"q4_k, KV f16", DType::q4_k, DType::f16, false, false, false, true, 1e-4},
+        {"q5_k, KV f16, DeltaNet WHT + bf16 state", DType::q5_k, DType::f16, false, true, true, true, 1e-4},
+        {"q6_k, KV f16, eager launches", DType::q6_k, DType::f16, false, false, false, false, 1e-4},
+    };
+    const auto tokens = random_tokens(600, c.n_vocab, 31);
+    for (const Case& k : cases) {
+        const gdn::ModelWeights w = gdn::cuda::random_device_weights(c, k.weights, 0x9e37 + int(k.weights));
+        gdn::cuda::DecoderOptions o;
+        o.max_ctx = 640;
+        o.kv_type = k.kv;
+        o.kv_wht = k.kv_wht;
+        o.state_bf16 = k.state_bf16;
+        o.use_graph = k.graph;
+        if (k.dn_wht)
+            for (int64_t i = 0; i < c.n_layer; ++i) o.deltanet_wht.push_back(!c.is_attention(i));
+        gdn::cuda::DecoderOptions om = o, op = o;
+        om.schedule = gdn::cuda::Schedule::multi_kernel;
+        op.schedule = gdn::cuda::Schedule::persistent;
+        gdn::cuda::PersistentRuntimeDecoder multi(w, om, gdn::cuda::WeightsOn::device);
+        gdn::cuda::PersistentRuntimeDecoder pers(w, op, gdn::cuda::WeightsOn::device);
+        REQUIRE(pers.schedule() == gdn::cuda::Schedule::persistent);
+        REQUIRE(multi.schedule() == gdn::cuda::Schedule::multi_kernel);
+        const Compare cmp = run_gpu_pair(pers, multi, tokens);
+        const double tol = k.tol;
+        report(k.name, cmp, tol);
+        std::printf("    persistent: %zu stages, %d barriers, %d launches per step (graph nodes %zu); multi-kernel %d "
+                    "(graph nodes %zu)\n",
+                    pers.persistent_stages(), pers.persistent_barriers(), pers.launches_per_step(), pers.graph_nodes(),
+                    multi.launches_per_step(), multi.graph_nodes());
+        CHECK(cmp.max_rel < tol);
+        CHECK(cmp.argmax_clear_agree == cmp.argmax_clear);
+        // embedding, 5 stages per layer (fused in-projection, mixer, out, gate/up, down), LM head
+        CHECK(pers.persistent_stages() == size_t(2 + 5 * c.n_layer));
+        CHECK(pers.persistent_barriers() == int(pers.persistent_stages()) - 1);  // every stage needs the one before
+        CHECK(pers.launches_per_step() == 3);
+        if (k.graph) {
+            CHECK(pers.graph_nodes() == size_t(pers.launches_per_step()));
+            CHECK(multi.graph_nodes() == size_t(multi.launches_per_step()));
+        }
+        // the state the steps leave is the same (the first DeltaNet layer's)
+        const size_t state_elems = size_t(c.ssm_n_v_heads * c.ssm_d_k * c.ssm_d_v);
+        const size_t state_bytes = state_elems * (k.state_bf16 ? 2 : 4);
+        std::vector<uint8_t> sa(state_bytes), sb(state_bytes);
+        GDN_CUDA_CHECK(cudaMemcpy(sa.data(), pers.deltanet_state(0), state_bytes, cudaMemcpyDeviceToHost));
+        GDN_CUDA_CHECK(cudaMemcpy(sb.data(), multi.deltanet_state(0), state_bytes, cudaMemcpyDeviceToHost));
+        std::printf("    layer-0 DeltaNet state after 600 steps: %s\n",
+                    sa == sb ? "bit-identical" : "differs (within the logits tolerance above)");
+    }
+}
+
+TEST_CASE("cuda decoder: what the persistent schedule does not take raises gdn::Error", "[decoder][persistent]") {
+    const ModelConfig c = gdn::qwen35_shapes()[0].config;
+    const gdn::ModelWeights w = gdn::cuda::random_device_weights(c, DType::q4_0, 7);
+    gdn::cuda::DecoderOptions o;
+    o.max_ctx = 64;
+    o.schedule = gdn::cuda::Schedule::persistent;
+    o.batch = 2;
+    CHECK_THROWS_WITH(gdn::cuda::PersistentRuntimeDecoder(w, o, gdn::cuda::WeightsOn::device), Catch::Contains("batch 2"));
+    o.schedule = gdn::cuda::Schedule::automatic;  // the multi-kernel schedule takes it
+    gdn::cuda::PersistentRuntimeDecoder two(w, o, gdn::cuda::WeightsOn::device);
+    CHECK(two.schedule() == gdn::cuda::Schedule::multi_kernel);
+    // a format the default policy did not compile
+    o.batch = 1;
+    o.schedule = gdn::cuda::Schedule::persistent;
+    const gdn::ModelWeights w50 = gdn::cuda::random_device_weights(c, DType::q5_0, 9);
+    CHECK_THROWS_WITH(gdn::cuda::PersistentRuntimeDecoder(w50, o, gdn::cuda::WeightsOn::device),
+                      Catch::Contains("not compiled for"));
+    CHECK_THROWS_WITH(gdn::cuda::RuntimeDecoder(w, o, gdn::cuda::WeightsOn::device),  // schedule::MultiKernel
+                      Catch::Contains("schedule::MultiKernel"));
+    // MoE layers
+    const ModelConfig m = gdn::with_experts(c, 8, 2, 256, 256);
+    const gdn::ModelWeights wm = gdn::cuda::random_device_weights(m, DType::q4_0, 8);
+    CHECK_THROWS_WITH(gdn::cuda::PersistentRuntimeDecoder(wm, o, gdn::cuda::WeightsOn::device),
+                      Catch::Contains("mixture of experts"));
 }

@@ -105,7 +105,10 @@ int enqueue_attention(const ModelConfig& c, const LayerWeights& lw, const AttnLa
             p.n_seq = io.n;
             p.workspace = s.workspace;
             p.window_len = s.window;
-            if (s.kv_wht)
+            if (io.program) {
+                kernels::check_attention_decode<FAWindow>(p);
+                io.program->attention(p, s.kv_type, s.kv_wht);
+            } else if (s.kv_wht)
                 kernels::launch_attention_decode<FAWindow, Kv, kernels::KvRotation::wht>(p, stream);
             else
                 kernels::launch_attention_decode<FAWindow, Kv, kernels::KvRotation::none>(p, stream);

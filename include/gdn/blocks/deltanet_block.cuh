@@ -102,7 +102,9 @@ inline int enqueue_deltanet(const ModelConfig& c, const LayerWeights& lw, const 
             fill(p);
             p.n_seq = io.n;
             p.state = static_cast<StateT*>(s.state);
-            if (s.wht)
+            if (io.program)
+                io.program->deltanet(p, s.wht);
+            else if (s.wht)
                 kernels::launch_deltanet_step<StateT, true>(p, stream);
             else
                 kernels::launch_deltanet_step<StateT, false>(p, stream);

@@ -26,7 +26,10 @@ inline int enqueue_mlp(const LayerWeights& lw, const StepIO& io, cudaStream_t st
     p.norm_w = f32(lw.post_attn_norm);
     p.norm_eps = io.rms_eps;
     p.n_tok = io.n;
-    kernels::launch_matmul_gate_up(p, stream);
+    if (io.program)
+        io.program->gemv(kernels::gemm_detail::as_gemv(p), true, m.gate.name + " + " + m.up.name);
+    else
+        kernels::launch_matmul_gate_up(p, stream);
     matmul(m.down, io.h, io.x, nullptr, io.x, io, stream);
     return MlpBlock<any_format>::launches;
 }

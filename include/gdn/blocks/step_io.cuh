@@ -14,6 +14,7 @@
 
 #include "gdn/core/tensor.hpp"
 #include "gdn/kernels/gemm.cuh"
+#include "gdn/kernels/persistent.cuh"
 
 namespace gdn::cuda {
 
@@ -31,10 +32,13 @@ struct StepIO {
     bool prefill = false;
     void* prefill_ws = nullptr;  ///< prefill: the mixers' workspace (any content)
     float rms_eps = 1e-6f;
+    /// decode only: when set, the blocks record their work as stages of the persistent step
+    /// kernel (kernels/persistent.cuh) instead of launching it
+    kernels::persistent::StepProgram* program = nullptr;
 };
 
 /// One matrix product over the step's rows: y = [resid +] W rmsnorm?(x). Launches 1 kernel
-/// (the GEMV for n <= 8 rows, the GEMM above).
+/// (the GEMV for n <= 8 rows, the GEMM above), or records one stage into io.program.
 inline void matmul(const TensorView& w, const float* x, float* y, const float* norm_w, const float* resid,
                    const StepIO& io, cudaStream_t stream) {
     kernels::GemmParams p = kernels::gemm_params(w);
@@ -44,7 +48,10 @@ inline void matmul(const TensorView& w, const float* x, float* y, const float* n
     p.resid = resid;
     p.norm_eps = io.rms_eps;
     p.n_tok = io.n;
-    kernels::launch_matmul(p, stream);
+    if (io.program)
+        io.program->gemv(kernels::gemm_detail::as_gemv(p), false, w.name);
+    else
+        kernels::launch_matmul(p, stream);
 }
 
 /// A float32 device vector behind a view the uploader converted (norms, conv taps, ...).

@@ -130,9 +130,10 @@ struct AttnSplit {
 /// A pure function of its arguments, so a captured graph keeps its split until window_len
 /// grows: about kAttnTargetBlocks blocks, at most kAttnMaxSplits splits of at least
 /// kAttnMinChunk positions.
-GDN_HOST_DEVICE constexpr AttnSplit attention_split(int window_len, int n_seq, int n_head_kv) {
+GDN_HOST_DEVICE constexpr AttnSplit attention_split(int window_len, int n_seq, int n_head_kv,
+                                                    int target_blocks = kAttnTargetBlocks) {
     const int groups = n_seq * n_head_kv;
-    int s = (kAttnTargetBlocks + groups - 1) / groups;
+    int s = (target_blocks + groups - 1) / groups;
     const int by_len = (window_len + kAttnMinChunk - 1) / kAttnMinChunk;
     if (s > by_len) s = by_len;
     if (s > kAttnMaxSplits) s = kAttnMaxSplits;
@@ -403,6 +404,11 @@ GDN_DEVICE GDN_FORCEINLINE void store_row(const float* x, uint8_t* dst, int t) {
     }
 }
 
+/// The block barrier of the attention kernels: named barrier 1 over the kAttnThreads threads
+/// (a __syncthreads in a block of that size), so that the persistent step kernel can run the
+/// decode body in the first kAttnThreads threads of its larger block.
+GDN_DEVICE GDN_FORCEINLINE void attn_sync() { named_barrier<1, kAttnThreads>(); }
+
 template <int G>
 struct alignas(16) AttnShared {
     float x[G + 2][kAttnHeadDim];          // q of the group (scaled), then k, then v
@@ -426,14 +432,14 @@ GDN_DEVICE GDN_FORCEINLINE void qk_prologue(float (&x)[G + 1], float (*sx)[kAttn
                                             float rope_theta, float rms_eps) {
     constexpr int hd = kAttnHeadDim;
     constexpr int R = G + 1;
-    const int t = threadIdx.x;
+    const int t = static_cast<int>(threadIdx.x) % kAttnThreads;
     const int lane = t & 31, warp = t >> 5;
 #pragma unroll
     for (int r = 0; r < R; ++r) {
         const float ss = warp_sum(x[r] * x[r]);
         if (lane == 0) red[warp][r] = ss;
     }
-    __syncthreads();
+    attn_sync();
     const float wq = q_norm[t], wk = k_norm[t];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -443,7 +449,7 @@ GDN_DEVICE GDN_FORCEINLINE void qk_prologue(float (&x)[G + 1], float (*sx)[kAttn
         const float inv = rsqrtf(ss / static_cast<float>(hd) + rms_eps);
         sx[r][t] = x[r] * inv * (r < G ? wq : wk);
     }
-    __syncthreads();
+    attn_sync();
     if (t < n_rot) {
         const int half = n_rot / 2;
         const int i = t < half ? t : t - half;
@@ -459,19 +465,19 @@ GDN_DEVICE GDN_FORCEINLINE void qk_prologue(float (&x)[G + 1], float (*sx)[kAttn
 #pragma unroll
         for (int r = 0; r < R; ++r) x[r] = sx[r][t];
     }
-    __syncthreads();
+    attn_sync();
     if constexpr (Rot == KvRotation::wht) {
 #pragma unroll
         for (int h = 1; h < hd; h *= 2) {
 #pragma unroll
             for (int r = 0; r < R; ++r) sx[r][t] = x[r];
-            __syncthreads();
+            attn_sync();
 #pragma unroll
             for (int r = 0; r < R; ++r) {
                 const float o = sx[r][t ^ h];
                 x[r] = (t & h) ? o - x[r] : x[r] + o;
             }
-            __syncthreads();
+            attn_sync();
         }
         constexpr float s = quant::wht_scale(hd);
 #pragma unroll
@@ -481,20 +487,18 @@ GDN_DEVICE GDN_FORCEINLINE void qk_prologue(float (&x)[G + 1], float (*sx)[kAttn
 
 }  // namespace attention_detail
 
-/// The kernel; see the file comment. G = H / Hkv query heads per KV head.
+/// The kernel's body for block (split, kvh, seq) of a grid of n_splits splits, run by the
+/// first kAttnThreads threads of the block (thread t = threadIdx.x); see the file comment.
+/// G = H / Hkv query heads per KV head.
 template <class Kv, KvRotation Rot, int G>
-__global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
-    attention_decode_kernel(const AttentionDecodeParams p, int chunk) {
-    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
-    pdl_launch_dependents();
+GDN_DEVICE GDN_FORCEINLINE void attention_decode_body(const AttentionDecodeParams& p, int chunk, int split, int kvh,
+                                                      int seq, int n_splits, attention_detail::AttnShared<G>& sh) {
+    using attention_detail::attn_sync;
     constexpr int hd = kAttnHeadDim;
     constexpr int row_bytes = kv_row_bytes_v<Kv>;
-    __shared__ attention_detail::AttnShared<G> sh;
 
     const int t = threadIdx.x;
     const int lane = t & 31, warp = t >> 5;
-    const int split = blockIdx.x, kvh = blockIdx.y, seq = blockIdx.z;
-    const int n_splits = gridDim.x;
     const int hkv = p.n_head_kv, nh = p.n_head;
 
     const int pos = p.pos[seq];
@@ -547,12 +551,12 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
             sh.x[G][t] = x[G];
             sh.x[G + 1][t] = v_row[static_cast<size_t>(kvh) * hd + t];
         }
-        __syncthreads();
+        attn_sync();
         if (owner) {
             attention_detail::store_row<Kv>(sh.x[G], kc + row_off(pos), t);
             attention_detail::store_row<Kv>(sh.x[G + 1], vc + row_off(pos), t);
         }
-        __syncthreads();  // the appended row is read below by other threads of this block
+        attn_sync();  // the appended row is read below by other threads of this block
 
         // ---- main loop: tiles of 32 positions per warp --------------------------------
         const int end = min(c1, pos + 1);  // exclusive
@@ -604,7 +608,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
             sh.red2[warp][g] = lt;
         }
     }
-    __syncthreads();
+    attn_sync();
     float bm[G];
 #pragma unroll
     for (int g = 0; g < G; ++g) {
@@ -622,7 +626,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
                 for (int e = 0; e < 8; ++e) sh.acc[g][attention_detail::v_dim<Kv>(lane, e)] += acc[g][e] * sc;
             }
         }
-        __syncthreads();
+        attn_sync();
     }
     {
         const size_t base = (static_cast<size_t>(seq) * nh + kvh * G) * kAttnMaxSplits + split;
@@ -642,12 +646,12 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
 
     // ---- the last block of (seq, kvh) to finish merges the splits ----------------------
     __threadfence();
-    __syncthreads();
+    attn_sync();
     if (t == 0) {
         const uint32_t prev = atomicAdd(&counters[seq * hkv + kvh], 1u);
         sh.is_last = prev == static_cast<uint32_t>(n_splits - 1);
     }
-    __syncthreads();
+    attn_sync();
     if (!sh.is_last) return;
     __threadfence();
 
@@ -656,19 +660,19 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
         const int g = i / n_splits, s = i % n_splits;
         sh.wgt[g][s] = __ldcg(&ws_ml[2 * (base0 + static_cast<size_t>(g) * kAttnMaxSplits + s)]);
     }
-    __syncthreads();
+    attn_sync();
     if (t < G) {
         float mx = -INFINITY;
         for (int s = 0; s < n_splits; ++s) mx = fmaxf(mx, sh.wgt[t][s]);
         sh.mx[t] = mx;
     }
-    __syncthreads();
+    attn_sync();
     for (int i = t; i < G * n_splits; i += kAttnThreads) {
         const int g = i / n_splits, s = i % n_splits;
         const float ms = sh.wgt[g][s];
         sh.wgt[g][s] = ms == -INFINITY ? 0.f : exp2f(ms - sh.mx[g]);
     }
-    __syncthreads();
+    attn_sync();
     if (t < G) {
         float lsum = 0.f;
         for (int s = 0; s < n_splits; ++s) {
@@ -677,7 +681,7 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
         }
         sh.red[0][t] = 1.f / lsum;
     }
-    __syncthreads();
+    attn_sync();
 #pragma unroll
     for (int g = 0; g < G; ++g) {
         const float* a = ws_acc + (base0 + static_cast<size_t>(g) * kAttnMaxSplits) * hd + t;
@@ -697,6 +701,17 @@ __global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
             bad ? NAN : o / (1.f + expf(-gate));
     }
     if (t == 0) counters[seq * hkv + kvh] = 0u;  // every block of this launch has counted
+}
+
+/// The kernel; see the file comment.
+template <class Kv, KvRotation Rot, int G>
+__global__ void __launch_bounds__(kAttnThreads, G <= 6 ? 2 : 1)
+    attention_decode_kernel(const AttentionDecodeParams p, int chunk) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
+    __shared__ attention_detail::AttnShared<G> sh;
+    attention_decode_body<Kv, Rot, G>(p, chunk, static_cast<int>(blockIdx.x), static_cast<int>(blockIdx.y),
+                                      static_cast<int>(blockIdx.z), static_cast<int>(gridDim.x), sh);
 }
 
 namespace attention_detail {
@@ -724,14 +739,10 @@ void check_common(const Params& p, const char* who) {
 
 }  // namespace attention_detail
 
-/// Enqueue one attention decode step (kAttnLaunchesPerLayer launches). FAWindow: the padding
-/// of window_len; Kv: gdn::f16, gdn::q8_0 or gdn::q4_0; Rot: KvRotation::wht rotates q and k.
-/// Throws gdn::Error naming the bad argument. Graph-capturable: no sync, no allocation.
-template <int FAWindow, class Kv, KvRotation Rot = KvRotation::none>
-void launch_attention_decode(const AttentionDecodeParams& p, cudaStream_t stream) {
+/// The launcher's argument checks (also the persistent step kernel's planner's).
+template <int FAWindow>
+void check_attention_decode(const AttentionDecodeParams& p) {
     static_assert(FAWindow == 64 || FAWindow == 256, "attention: FAWindow must be 64 or 256");
-    static_assert(is_kv_format_v<Kv>, "attention: the KV cache format must be gdn::f16, "
-                                      "gdn::q8_0 or gdn::q4_0");
     const char* who = "launch_attention_decode";
     attention_detail::check_common(p, who);
     GDN_CHECK(p.n_seq >= 1 && p.n_seq <= 65535, who, ": n_seq ", p.n_seq, " out of range [1, 65535]");
@@ -744,7 +755,17 @@ void launch_attention_decode(const AttentionDecodeParams& p, cudaStream_t stream
               p.window_len, " is not a positive multiple of FAWindow ", FAWindow);
     GDN_CHECK(p.window_len <= attention_window_len<FAWindow>(p.max_ctx), who, ": window_len ",
               p.window_len, " exceeds the context of ", p.max_ctx, " positions (context overflow)");
+}
 
+/// Enqueue one attention decode step (kAttnLaunchesPerLayer launches). FAWindow: the padding
+/// of window_len; Kv: gdn::f16, gdn::q8_0 or gdn::q4_0; Rot: KvRotation::wht rotates q and k.
+/// Throws gdn::Error naming the bad argument. Graph-capturable: no sync, no allocation.
+template <int FAWindow, class Kv, KvRotation Rot = KvRotation::none>
+void launch_attention_decode(const AttentionDecodeParams& p, cudaStream_t stream) {
+    static_assert(is_kv_format_v<Kv>, "attention: the KV cache format must be gdn::f16, "
+                                      "gdn::q8_0 or gdn::q4_0");
+    const char* who = "launch_attention_decode";
+    check_attention_decode<FAWindow>(p);
     const int group = p.n_head / p.n_head_kv;
     const AttnSplit sp = attention_split(p.window_len, p.n_seq, p.n_head_kv);
     const int chunk = sp.chunk;

@@ -198,10 +198,11 @@ __device__ GDN_FORCEINLINE void st_relaxed4(float* p, const float4& v) {
 /// conv + silu of 4 consecutive channels c0..c0+3 of one sequence; stores x_t into the ring
 /// slot when `write` (the channel's designated writer). All four ring slots are loaded, so
 /// no load waits for the position t (only the selection below does).
-__device__ GDN_FORCEINLINE void conv4(const float* __restrict__ x_in, float* ring,
+__device__ GDN_FORCEINLINE void conv4(const float* x_in, float* ring,
                                       const float* __restrict__ conv_w, int64_t conv_dim,
                                       int64_t c0, int t, bool write, float (&u)[4]) {
-    const float4 x = *reinterpret_cast<const float4*>(x_in + c0);
+    // coherent (not the read-only path): the persistent step kernel writes x_in in the same launch
+    const float4 x = __ldcg(reinterpret_cast<const float4*>(x_in + c0));
     float4 slot[4];
 #pragma unroll
     for (int s = 0; s < 4; ++s) slot[s] = ld_relaxed4(ring + s * conv_dim + c0);
@@ -272,11 +273,11 @@ struct DeltaNetStep {
         float decay, beta, kq;
     };
 
-    __device__ GDN_FORCEINLINE void operator()(const DeltaNetStepParams<StateT>& p,
-                                               SharedStorage& sh) const {
-        const int h = blockIdx.x / kSplit;
-        const int part = blockIdx.x % kSplit;  // == rank in the cluster
-        const int seq = blockIdx.y;
+    /// Block `blk` of the head grid (value head blk / kSplit, part blk % kSplit) for sequence `seq`.
+    __device__ GDN_FORCEINLINE void operator()(const DeltaNetStepParams<StateT>& p, SharedStorage& sh, int blk,
+                                               int seq) const {
+        const int h = blk / kSplit;
+        const int part = blk % kSplit;  // == rank in the cluster
         const int tid = threadIdx.x;
         const int warp = tid / 32;
         const int lane = tid % 32;
@@ -464,7 +465,7 @@ __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
     deltanet_step_kernel(const DeltaNetStepParams<StateT> p) {
     using Step = DeltaNetStep<StateT, UseWHT, kWarps, kSplit>;
     __shared__ typename Step::SharedStorage sh;
-    Step{}(p, sh);
+    Step{}(p, sh, static_cast<int>(blockIdx.x), static_cast<int>(blockIdx.y));
 }
 
 /// The kernel variant of a launch.
@@ -504,11 +505,11 @@ DeltaNetStepConfig deltanet_step_config(const DeltaNetStepParams<StateT>& p) {
     return c;
 }
 
-/// Checks the arguments (gdn::Error naming the bad one) and enqueues the step on `stream`.
-/// No host synchronisation, allocation or device read: safe inside CUDA graph capture.
-template <class StateT, bool UseWHT>
-void launch_deltanet_step(const DeltaNetStepParams<StateT>& p, cudaStream_t stream) {
-    constexpr int kD = DeltaNetStep<StateT, UseWHT, 8, 1>::kDk;
+/// The argument checks of a step (gdn::Error naming the bad one), shared by the launcher and
+/// the persistent step kernel's planner (kernels/persistent.cuh).
+template <class StateT>
+void check_deltanet_step(const DeltaNetStepParams<StateT>& p) {
+    constexpr int kD = DeltaNetStep<StateT, false, 8, 1>::kDk;
     GDN_CHECK(p.n_seq > 0 && p.n_seq <= 65535, "deltanet_step: n_seq must be in [1, 65535], got ",
               p.n_seq);
     GDN_CHECK(p.n_k_heads > 0 && p.n_v_heads > 0, "deltanet_step: head counts must be positive, got Hk=",
@@ -544,7 +545,13 @@ void launch_deltanet_step(const DeltaNetStepParams<StateT>& p, cudaStream_t stre
               " < Hv ", p.n_v_heads);
     GDN_CHECK(p.a_stride == 0 || p.a_stride >= p.n_v_heads, "deltanet_step: a_stride ", p.a_stride,
               " < Hv ", p.n_v_heads);
+}
 
+/// Checks the arguments (gdn::Error naming the bad one) and enqueues the step on `stream`.
+/// No host synchronisation, allocation or device read: safe inside CUDA graph capture.
+template <class StateT, bool UseWHT>
+void launch_deltanet_step(const DeltaNetStepParams<StateT>& p, cudaStream_t stream) {
+    check_deltanet_step(p);
     const DeltaNetStepConfig c = deltanet_step_config(p);
     auto plain = [&](auto kernel, int warps) {
         launch_kernel("deltanet_step_kernel", kernel, dim3(p.n_v_heads, p.n_seq), dim3(warps * 32), 0, stream, p);

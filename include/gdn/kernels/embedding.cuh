@@ -49,18 +49,16 @@ namespace embedding_detail {
 
 constexpr int k_warps = 8;
 
+/// Shared staging of one warp: a step's bytes at their address mod 16 (the decoders' contract).
 template <class F>
-__global__ void __launch_bounds__(32 * k_warps) embedding_kernel(const EmbeddingParams p) {
-    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
-    pdl_launch_dependents();
+inline constexpr int k_stage_bytes = (gemv_detail::Tile<F>::step_bytes + 16 + 15) / 16 * 16;
+
+/// Step `step` (256 columns) of sequence s's row, by one warp; `stage` is its k_stage_bytes<F>
+/// of shared memory. The kernel below and the persistent step kernel run this.
+template <class F>
+GDN_DEVICE GDN_FORCEINLINE void embedding_step(const EmbeddingParams& p, int s, int step, uint8_t* stage) {
     using T = gemv_detail::Tile<F>;
-    // one step per warp, staged at its address mod 16 (the decoders' alignment contract)
-    __shared__ __align__(16) uint8_t stage[k_warps][(T::step_bytes + 16 + 15) / 16 * 16];
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int s = blockIdx.x;
-    const int step = blockIdx.y * k_warps + warp;
-    const int steps = static_cast<int>(p.n_embd / gemv_detail::k_step);
-    if (step >= steps) return;
+    const int lane = threadIdx.x & 31;
     const int32_t tok = p.token[s];
     float* out = p.out + s * p.n_embd + step * gemv_detail::k_step + 8 * lane;
     if (tok < 0 || tok >= p.n_vocab) {
@@ -73,13 +71,25 @@ __global__ void __launch_bounds__(32 * k_warps) embedding_kernel(const Embedding
     const uintptr_t a0 = begin & ~uintptr_t(15);
     const int words = static_cast<int>((begin - a0) + T::step_bytes + 3) / 4;
     for (int i = lane; i < words; i += 32) {
-        reinterpret_cast<uint32_t*>(stage[warp])[i] = *reinterpret_cast<const uint32_t*>(a0 + 4 * i);
+        reinterpret_cast<uint32_t*>(stage)[i] = *reinterpret_cast<const uint32_t*>(a0 + 4 * i);
     }
     __syncwarp();
     float q[8], scale, mn;
-    T::decode(stage[warp] + (begin - a0), lane, q, scale, mn);
+    T::decode(stage + (begin - a0), lane, q, scale, mn);
 #pragma unroll
     for (int j = 0; j < 8; ++j) out[j] = scale * q[j] - mn;
+    __syncwarp();  // the stage may be reused by the warp's next step
+}
+
+template <class F>
+__global__ void __launch_bounds__(32 * k_warps) embedding_kernel(const EmbeddingParams p) {
+    pdl_wait();  // launch.cuh: nothing of the predecessors is touched before this
+    pdl_launch_dependents();
+    __shared__ __align__(16) uint8_t stage[k_warps][k_stage_bytes<F>];
+    const int warp = threadIdx.x >> 5;
+    const int step = blockIdx.y * k_warps + warp;
+    if (step >= static_cast<int>(p.n_embd / gemv_detail::k_step)) return;
+    embedding_step<F>(p, static_cast<int>(blockIdx.x), step, stage[warp]);
 }
 
 }  // namespace embedding_detail

@@ -187,8 +187,20 @@ struct GemvArgs {
     int round_tiles;        // tensor-core kernel: tiles per round of a block
 };
 
-template <class F, int MaxSeq>
-__global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
+// What a GEMV body calls once its first weight chunks are in flight, before it touches an
+// activation: the kernels wait for their predecessor (launch.cuh); the persistent step
+// kernel passes its grid barrier, so the next stage's weights stream during the barrier.
+struct PdlWait {
+    GDN_DEVICE GDN_FORCEINLINE void operator()() const {
+        pdl_wait();
+        pdl_launch_dependents();
+    }
+};
+
+// The CUDA-core kernel's body for block `block` of `n_blocks` (k_threads threads), so that the
+// persistent step kernel (kernels/persistent.cuh) runs the same code as one of its stages.
+template <class F, int MaxSeq, class Wait = PdlWait>
+GDN_DEVICE GDN_FORCEINLINE void gemv_body(const GemvArgs& a, int block, int n_blocks, Wait wait = {}) {
     using T = Tile<F>;
     constexpr int stride = stream_stride<F>();
     constexpr int chunk_bytes = T::chunk_steps * T::step_bytes;
@@ -204,13 +216,13 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
     uint8_t* ring = smem + warp * (k_stages * k_streams * stride);
 
     const int my_groups =
-        static_cast<int>(blockIdx.x) < a.n_groups ? (a.n_groups - blockIdx.x + gridDim.x - 1) / gridDim.x : 0;
+        block < a.n_groups ? (a.n_groups - block + n_blocks - 1) / n_blocks : 0;
     const int per_group = (a.chunks - kslot + ks - 1) / ks;  // >= 1: ksplit <= chunks
     const int total = my_groups * per_group;
 
     // row of stream r for the pair of work item i's group; clamped so loads stay in bounds
     auto pair_of = [&](int i) {
-        const int g = blockIdx.x + (i / per_group) * gridDim.x;
+        const int g = block + (i / per_group) * n_blocks;
         return g * pairs_per_group + warp / ks;
     };
     auto row_of = [&](int pair, int r) { return dual ? pair : 2 * pair + r; };
@@ -241,8 +253,7 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
     for (int i = 0; i < k_stages - 1; ++i) issue(i);
     // launch.cuh: the first weight chunks (immutable) are in flight; x, norm_w, resid and y
     // belong to the predecessors until this returns.
-    pdl_wait();
-    pdl_launch_dependents();
+    wait();
 
     // RMSNorm scale of each sequence, while the first chunks are in flight.
     float* xs = reinterpret_cast<float*>(smem + ring_bytes<F>());  // [n_seq, cols] if x_smem
@@ -251,7 +262,7 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
             const float4* xs = reinterpret_cast<const float4*>(a.x + static_cast<int64_t>(s) * a.cols);
             float ss = 0.f;
             for (int j = threadIdx.x; j < a.cols / 4; j += k_threads) {
-                const float4 v = __ldg(xs + j);
+                const float4 v = __ldcg(xs + j);
                 ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
             }
             ss = warp_sum(ss);
@@ -274,7 +285,7 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
         const float4* n4 = reinterpret_cast<const float4*>(a.norm_w);
         for (int j = threadIdx.x; j < a.n_seq * per_seq; j += k_threads) {
             const int s = j / per_seq, c = j - s * per_seq;
-            float4 v = __ldg(x4 + j);
+            float4 v = __ldcg(x4 + j);
             const float sc = inv_rms[s];
             if (n4 != nullptr) {
                 const float4 nw = __ldg(n4 + c);
@@ -336,8 +347,8 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
                             x1 = xp[1];
                         } else {
                             const float4* xp = reinterpret_cast<const float4*>(a.x + static_cast<int64_t>(s) * a.cols + col);
-                            x0 = __ldg(xp);
-                            x1 = __ldg(xp + 1);
+                            x0 = __ldcg(xp);
+                            x1 = __ldcg(xp + 1);
                         }
                         float xv[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
                         if (!fast && a.norm_w != nullptr && !a.x_smem) {
@@ -429,6 +440,11 @@ __global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
             for (int s = 0; s < MaxSeq; ++s) acc[r][s] = 0.f;
     }
     cp_async_wait<0>();
+}
+
+template <class F, int MaxSeq>
+__global__ void __launch_bounds__(k_threads) gemv_kernel(const GemvArgs a) {
+    gemv_body<F, MaxSeq>(a, static_cast<int>(blockIdx.x), static_cast<int>(gridDim.x));
 }
 
 // ---- tensor-core path (every format but f32) -----------------------------------------------------
@@ -848,7 +864,7 @@ int64_t mma_x_bytes(int64_t cols, int n_seq) {
 
 // Columns 4e..4e+3 of sequence s of x, and of norm_w (ones without a norm).
 GDN_DEVICE GDN_FORCEINLINE float4 load_x4(const GemvArgs& a, int s, int e) {
-    return __ldg(reinterpret_cast<const float4*>(a.x + static_cast<int64_t>(s) * a.cols) + e);
+    return __ldcg(reinterpret_cast<const float4*>(a.x + static_cast<int64_t>(s) * a.cols) + e);
 }
 GDN_DEVICE GDN_FORCEINLINE float4 load_w4(const GemvArgs& a, int e) {
     return a.norm_w != nullptr ? __ldg(reinterpret_cast<const float4*>(a.norm_w) + e) : make_float4(1.f, 1.f, 1.f, 1.f);
@@ -857,8 +873,9 @@ GDN_DEVICE GDN_FORCEINLINE float4 scale4(float4 v, float4 w, float scale) {
     return make_float4(v.x * w.x * scale, v.y * w.y * scale, v.z * w.z * scale, v.w * w.w * scale);
 }
 
-template <class F, int Stages>
-__global__ void __launch_bounds__(32 * k_mma_warps, Stages == 2 ? 2 : 1) gemv_mma_kernel(const GemvArgs a) {
+// The tensor-core kernel's body for block `block` of `n_blocks` (see gemv_body).
+template <class F, int Stages, class Wait = PdlWait>
+GDN_DEVICE GDN_FORCEINLINE void gemv_mma_body(const GemvArgs& a, int block, int n_blocks, Wait wait = {}) {
     using M = MmaTile<F>;
     constexpr int slot = 16 * M::slot_granules;   // one row chunk (+ alignment slack, padding)
     constexpr int stage_bytes = mma_stage_bytes<F>();
@@ -880,8 +897,8 @@ __global__ void __launch_bounds__(32 * k_mma_warps, Stages == 2 ? 2 : 1) gemv_mm
 
     // This block's octets [o0, o1) of output rows, as tiles of 16 mma rows: rows 16k.. (plain)
     // or 8 gate rows (mma rows 0-7) and the same 8 up rows (8-15).
-    const int o0 = static_cast<int>(int64_t(blockIdx.x) * a.n_oct / gridDim.x);
-    const int o1 = static_cast<int>(int64_t(blockIdx.x + 1) * a.n_oct / gridDim.x);
+    const int o0 = static_cast<int>(int64_t(block) * a.n_oct / n_blocks);
+    const int o1 = static_cast<int>(int64_t(block + 1) * a.n_oct / n_blocks);
     const int n_tiles = dual ? o1 - o0 : (o1 - o0 + 1) / 2;
     const int n_chunks = a.chunks, round_tiles = a.round_tiles;
     const int n_rounds = (n_tiles + round_tiles - 1) / round_tiles;
@@ -952,8 +969,7 @@ __global__ void __launch_bounds__(32 * k_mma_warps, Stages == 2 ? 2 : 1) gemv_mm
     for (int i = 0; i < Stages - 1; ++i) issue();
     // launch.cuh: the first weight chunks (immutable) are in flight; x, norm_w, resid and y
     // belong to the predecessors until this returns.
-    pdl_wait();
-    pdl_launch_dependents();
+    wait();
 
     // x -> B operand, while the first chunks are in flight. 1: RMS and max |x * norm_w| per
     // sequence (not needed for bf16 without a norm), the fixed-point exponent E from the max.
@@ -1203,6 +1219,11 @@ __global__ void __launch_bounds__(32 * k_mma_warps, Stages == 2 ? 2 : 1) gemv_mm
     cp_async_wait<0>();
 }
 
+template <class F, int Stages>
+__global__ void __launch_bounds__(32 * k_mma_warps, Stages == 2 ? 2 : 1) gemv_mma_kernel(const GemvArgs a) {
+    gemv_mma_body<F, Stages>(a, static_cast<int>(blockIdx.x), static_cast<int>(gridDim.x));
+}
+
 // The kernel arguments both GEMV kernels take from the public parameters.
 inline GemvArgs gemv_args(const GemvParams& p) {
     GemvArgs a{};
@@ -1415,6 +1436,59 @@ void launch_any_seq(const GemvParams& p, bool dual, cudaStream_t stream) {
             launch<F, k_max_seq>(p, dual, stream);
         }
     }
+}
+
+/// One GEMV as a stage of the persistent step kernel (kernels/persistent.cuh): the body it runs
+/// (`mma`: gemv_mma_body<F, k_mma_stages>, else gemv_body<F, 1>), its arguments for a grid of
+/// `n_blocks` blocks of k_threads threads, and the dynamic shared memory that takes.
+struct GemvStagePlan {
+    GemvArgs args{};
+    bool mma = false;
+    int smem = 0;
+};
+
+/// Plans p (n_seq 1) for the persistent kernel's geometry; `smem_budget` is the dynamic shared
+/// memory its block has. Throws gdn::Error where the layout does not fit (x too wide to stage
+/// beside sixteen warps' rings), naming the matrix by `what`.
+template <class F>
+GemvStagePlan gemv_stage_plan(const GemvParams& p, bool dual, int n_blocks, int64_t smem_budget, const char* what) {
+    GDN_CHECK(p.n_seq == 1, what, ": the persistent schedule runs one sequence, got n_seq ", p.n_seq);
+    GDN_CHECK(p.cols % k_step == 0, what, ": the persistent schedule needs cols % ", k_step, " == 0, got ", p.cols);
+    check_params(p, dual, F::dtype, what);
+    GemvStagePlan plan;
+    GemvArgs& a = plan.args;
+    a = gemv_args(p);
+    a.steps = a.cols / k_step;
+    // The tensor-core body where its sixteen warps' rings and the staged x fit the block (f16 and
+    // bf16 stage x as 2-3 terms of 16 bits: up to ~1K columns), else the CUDA-core body.
+    bool mma = false;
+    if constexpr (has_mma_tile<F>()) {
+        using M = MmaTile<F>;
+        const int64_t x_bytes = mma_x_bytes<F>(p.cols, 1);
+        const int chunks = a.cols / M::chunk_cols;
+        const int64_t ring = int64_t(k_mma_warps) * mma_warp_bytes<F, k_mma_stages>();
+        if (x_bytes + ring + mma_slots(chunks, k_mma_warps) * 256 <= smem_budget) {
+            mma = true;
+            plan.mma = true;
+            a.x_bytes = static_cast<int>(x_bytes);
+            a.chunks = chunks;
+            a.n_oct = (a.rows + 7) / 8;
+            a.round_tiles = mma_round_tiles(a.chunks, k_mma_warps, smem_budget - a.x_bytes - ring);
+            plan.smem = static_cast<int>(a.x_bytes + ring + a.round_tiles * mma_slots(a.chunks, k_mma_warps) * 256);
+        }
+    }
+    if (!mma) {
+        using T = Tile<F>;
+        const int64_t x_bytes = p.cols * int64_t(sizeof(float));
+        a.x_smem = x_bytes <= k_x_smem_max && ring_bytes<F>() + x_bytes <= smem_budget ? 1 : 0;
+        a.chunks = (a.steps + T::chunk_steps - 1) / T::chunk_steps;
+        a.n_pairs = dual ? a.rows : (a.rows + 1) / 2;
+        a.ksplit = choose_ksplit(a.n_pairs, a.chunks, n_blocks);
+        a.n_groups = (a.n_pairs * a.ksplit + k_warps - 1) / k_warps;
+        plan.smem = ring_bytes<F>() + (a.x_smem ? static_cast<int>(x_bytes) : 0);
+        GDN_CHECK(plan.smem <= smem_budget, what, ": the CUDA-core GEMV ring does not fit the persistent block");
+    }
+    return plan;
 }
 
 }  // namespace gemv_detail

@@ -1,6 +1,7 @@
 // gdn/kernels/ptx.cuh - the PTX and warp helpers every kernel family shares, defined once:
 // cp.async copies into shared memory, ldmatrix, the mma.sync shapes gdn uses (TF32, s8 x s8,
-// f16 / bf16) and warp-wide sums and maxima. Fragment layouts are those of the PTX ISA for
+// f16 / bf16), warp-wide sums and maxima, named barriers, gpu-scope acquire / release and the
+// bulk L2 prefetch. Fragment layouts are those of the PTX ISA for
 // each mma shape; thread (g, t) = (lane / 4, lane % 4).
 #pragma once
 
@@ -107,6 +108,52 @@ GDN_DEVICE GDN_FORCEINLINE float warp_max(float v) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
+}
+
+// ---- barriers, gpu-scope ordering, L2 prefetch ---------------------------------------------
+
+/// bar.sync on named barrier Id for N threads (a multiple of 32): a __syncthreads of the
+/// first N threads of the block, so the other warps may do something else meanwhile.
+template <int Id, int N>
+GDN_DEVICE GDN_FORCEINLINE void named_barrier() {
+    static_assert(Id >= 0 && Id < 16 && N % 32 == 0, "bar.sync: id 0..15, a whole number of warps");
+    asm volatile("bar.sync %0, %1;\n" ::"n"(Id), "n"(N) : "memory");
+}
+GDN_DEVICE GDN_FORCEINLINE uint32_t ld_acquire_gpu(const uint32_t* p) {
+    uint32_t v;
+    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+    return v;
+}
+GDN_DEVICE GDN_FORCEINLINE void st_release_gpu(uint32_t* p, uint32_t v) {
+    asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+/// atomicAdd with acquire-release semantics at gpu scope; returns the old value.
+GDN_DEVICE GDN_FORCEINLINE uint32_t atom_add_acq_rel_gpu(uint32_t* p, uint32_t v) {
+    uint32_t old;
+    asm volatile("atom.add.acq_rel.gpu.global.u32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
+    return old;
+}
+/// atomicAdd with release semantics at gpu scope; returns the old value.
+GDN_DEVICE GDN_FORCEINLINE uint32_t atom_add_release_gpu(uint32_t* p, uint32_t v) {
+    uint32_t old;
+    asm volatile("atom.add.release.gpu.global.u32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
+    return old;
+}
+/// The GPU's global nanosecond timer (profiling).
+GDN_DEVICE GDN_FORCEINLINE uint64_t global_timer_ns() {
+    uint64_t t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+/// Ask L2 to fetch [p, p + bytes) (p and bytes multiples of 16) without waiting for it
+/// (sm_90 cp.async.bulk.prefetch; a no-op below).
+GDN_DEVICE GDN_FORCEINLINE void prefetch_l2_bulk(const void* p, uint32_t bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p), "r"(bytes) : "memory");
+#else
+    (void)p;
+    (void)bytes;
+#endif
 }
 
 }  // namespace gdn::kernels

@@ -20,6 +20,13 @@
 // Steady-state generation makes no host synchronisation and no allocation per token:
 // generated ids collect in a device ring that is copied back asynchronously in chunks.
 //
+// The persistent schedule (schedule/policy.cuh, DecoderOptions::schedule) replaces the
+// embedding, the layers and the LM head by ONE launch of kernels/persistent.cuh, whose stages
+// the same block code records (StepIO::program) for the current window: a step is then
+//   persistent step kernel, argmax/sample, advance                                       3
+// It takes batch 1 of a dense model whose formats its policy compiled; the program is rebuilt
+// and uploaded (stream-ordered, outside the graph) when the window changes.
+//
 // Prefill (prefill(seq, tokens)) runs a prompt through one sequence in chunks of up to
 // prefill_chunk tokens: every matrix product is one GEMM over the chunk, DeltaNet layers run
 // the chunked (parallel) form (kernels/deltanet_prefill.cuh), attention layers append the
@@ -39,6 +46,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -62,6 +70,7 @@
 #include "gdn/ref/check.hpp"
 #include "gdn/schedule/device_weights.cuh"
 #include "gdn/schedule/model.hpp"
+#include "gdn/schedule/policy.cuh"
 
 namespace gdn::cuda {
 
@@ -82,6 +91,24 @@ struct SamplingOptions {
     uint64_t seed = 0;
 };
 
+/// Which schedule runs a decode step (prefill always runs the multi-kernel GEMMs).
+enum class Schedule : uint8_t {
+    automatic,     ///< persistent where the decoder compiled it, the model fits it and
+                   ///< prefer_persistent() says it is faster; else multi_kernel
+    multi_kernel,  ///< fused kernels per block, one CUDA graph (any model and batch)
+    persistent,    ///< the persistent step kernel; gdn::Error where it does not apply
+};
+
+inline const char* schedule_name(Schedule s) {
+    return s == Schedule::persistent ? "persistent" : s == Schedule::multi_kernel ? "multi_kernel" : "automatic";
+}
+
+/// The automatic choice by shape. Measured (bench/decode.cu --schedules, H100, batch 1, ctx 512,
+/// both schedules in one run: bench/results/2026-12-07-NVIDIA-H100.md) the persistent kernel is
+/// 1.3-1.6x slower than the multi-kernel graph at every shape from 0.8B to 9B and in bf16, q8_0,
+/// q4_0 and q4_k, so automatic never picks it; it stays selectable (Schedule::persistent).
+inline bool prefer_persistent(const ModelConfig&) { return false; }
+
 struct DecoderOptions {
     int max_ctx = 4096;                 ///< positions the KV cache holds (per sequence)
     int batch = 1;                      ///< independent sequences decoded together, 1..k_max_batch
@@ -92,6 +119,10 @@ struct DecoderOptions {
     std::vector<bool> deltanet_wht;     ///< per layer (empty: all off)
     bool use_graph = true;              ///< false: launch eagerly every step (tests)
     SamplingOptions sampling;           ///< next-token choice (greedy by default)
+    Schedule schedule = Schedule::automatic;
+    /// persistent schedule: L2 prefetch of the next stage's weights, at most this many bytes
+    /// per stage (0: off)
+    uint64_t prefetch_bytes = uint64_t(16) << 20;
 };
 
 inline constexpr int k_max_batch = 256;
@@ -154,8 +185,9 @@ struct DeviceMemory {
 }  // namespace detail
 
 /// Decoder for any Qwen3.5-shaped model (runtime shapes and per-tensor quant types),
-/// attention window padded to FAWindow positions.
-template <int FAWindow = 256>
+/// attention window padded to FAWindow positions, decode steps scheduled by Sched
+/// (schedule/policy.cuh).
+template <int FAWindow = 256, class Sched = schedule::MultiKernel>
 class BasicDecoder {
 public:
     static constexpr int fa_window = FAWindow;
@@ -180,6 +212,7 @@ public:
         GDN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
         w_ = where == WeightsOn::host ? upload_weights(weights, stream_) : weights;
         allocate();
+        choose_schedule();
         reset();
     }
 
@@ -198,7 +231,48 @@ public:
     [[nodiscard]] int batch() const { return opt_.batch; }
     /// Position of sequence `seq` (the tokens it has run).
     [[nodiscard]] int64_t position(int seq = 0) const { return pos_[checked_seq(seq)]; }
-    [[nodiscard]] int launches_per_step() const { return launches_; }
+    [[nodiscard]] int launches_per_step() const { return persistent_ ? k_persistent_launches : launches_; }
+    /// The schedule decode steps run (multi_kernel or persistent).
+    [[nodiscard]] Schedule schedule() const { return persistent_ ? Schedule::persistent : Schedule::multi_kernel; }
+    /// Kernel nodes of the last captured step graph (0 before the first capture): what
+    /// launches_per_step() claims, counted by CUDA.
+    [[nodiscard]] size_t graph_nodes() const { return graph_nodes_; }
+    /// Stages of the persistent step kernel's program (0 with the multi-kernel schedule).
+    [[nodiscard]] size_t persistent_stages() const { return n_stages_; }
+    /// Grid barriers of one persistent step (stages - 1 unless independent stages share one).
+    [[nodiscard]] int persistent_barriers() const { return n_barriers_; }
+
+    /// One stage of a profiled persistent step: what it ran and its microseconds on block 0
+    /// (from its start to the next stage's start: its barrier wait included).
+    struct StageTime {
+        std::string name;
+        double us = 0;
+    };
+    /// Runs one decode step of every sequence (as generate() would, tokens fed back) with the
+    /// persistent kernel timing its stages; the persistent schedule only.
+    std::vector<StageTime> profile_step() {
+        GDN_CHECK(persistent_, "cuda decoder: profile_step() needs the persistent schedule");
+        std::vector<StageTime> out;
+        if constexpr (Sched::has_persistent) {
+            GDN_CHECK(pos_[0] < opt_.max_ctx, "cuda decoder: context overflow at position ", pos_[0]);
+            const int window = kernels::attention_window_len<FAWindow>(static_cast<int>(pos_[0]) + 1);
+            if (program_window_ != window) upload_program(window);
+            detail::DeviceMemory prof((n_stages_ + 1) * sizeof(uint64_t));
+            Sched::launch(stages_.as<kernels::persistent::Stage>(), static_cast<int>(n_stages_),
+                          grid_sync_.as<kernels::persistent::GridSync>(), geometry_.blocks, stage_smem_, stream_,
+                          prof.as<uint64_t>());
+            enqueue_choice(opt_.batch, logits_, next_ptr(), pos_ptr());
+            enqueue_advance();
+            std::vector<uint64_t> t(n_stages_ + 1);
+            GDN_CUDA_CHECK(cudaMemcpyAsync(t.data(), prof.ptr, t.size() * sizeof(uint64_t), cudaMemcpyDeviceToHost,
+                                           stream_));
+            GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+            for (int64_t& p : pos_) ++p;
+            ++steps_;
+            for (size_t i = 0; i < n_stages_; ++i) out.push_back({stage_names_[i], double(t[i + 1] - t[i]) * 1e-3});
+        }
+        return out;
+    }
     /// Launches per step for a model of this shape whose layers' input projections fuse
     /// (one type per layer's projections, as in every GGUF quant mix of llama.cpp's).
     static constexpr int64_t fused_launches_per_step(const ModelConfig& c) {
@@ -218,6 +292,7 @@ public:
             if (l.conv_ring.ptr) GDN_CUDA_CHECK(cudaMemsetAsync(l.conv_ring.ptr, 0, l.conv_bytes, stream_));
         }
         GDN_CUDA_CHECK(cudaMemsetAsync(scalars_.ptr, 0, scalar_bytes(), stream_));
+        if (grid_sync_.ptr) GDN_CUDA_CHECK(cudaMemsetAsync(grid_sync_.ptr, 0, sizeof(kernels::persistent::GridSync), stream_));
         GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
         std::fill(pos_.begin(), pos_.end(), 0);
         steps_ = 0;
@@ -400,6 +475,8 @@ public:
 private:
     // embedding; LM head, argmax, advance (Model<...>::step_launches)
     static constexpr int k_step_launches = 4;
+    // the persistent schedule: step kernel, argmax / sample, advance
+    static constexpr int k_persistent_launches = 3;
 
     struct LayerBuffers {
         bool attention = false;
@@ -552,15 +629,23 @@ private:
         return v;
     }
 
-    // The LM head over `rows` rows of x (from row `first`), then the choice into next.
-    void enqueue_head(int first, int rows, float* logits, int32_t* next, const int32_t* step) {
+    // The LM head's product over `rows` rows of x (from row `first`) into logits.
+    kernels::GemmParams head_params(int first, int rows, float* logits) const {
         kernels::GemmParams g = kernels::gemm_params(w_.output);
         g.x = x_ + static_cast<int64_t>(first) * cfg_.n_embd;
         g.y = logits;
         g.norm_w = f32(w_.output_norm);
         g.norm_eps = cfg_.rms_eps;
         g.n_tok = rows;
-        kernels::launch_matmul(g, stream_);
+        return g;
+    }
+    // The LM head over `rows` rows of x (from row `first`), then the choice into next.
+    void enqueue_head(int first, int rows, float* logits, int32_t* next, const int32_t* step) {
+        kernels::launch_matmul(head_params(first, rows, logits), stream_);
+        enqueue_choice(rows, logits, next, step);
+    }
+    // The choice (argmax or sample) of `rows` rows of logits into next.
+    void enqueue_choice(int rows, float* logits, int32_t* next, const int32_t* step) {
         kernels::SampleParams sp;  // temperature <= 0: the argmax kernel
         sp.logits = logits;
         sp.n_vocab = cfg_.n_vocab;
@@ -575,30 +660,131 @@ private:
         kernels::launch_sample(sp, stream_);
     }
 
-    // Enqueue one whole decode step on stream_ (eagerly, or inside a capture).
-    void enqueue_step() {
+    kernels::EmbeddingParams step_embedding() const {
         kernels::EmbeddingParams e = kernels::embedding_params(w_.tok_embd);
         e.token = token_ptr();
         e.out = x_;
         e.n_seq = opt_.batch;
-        kernels::launch_embedding(e, stream_);
-        int launches = k_step_launches;
+        return e;
+    }
+
+    // Every layer of a decode step over io (launched, or recorded into io.program); returns
+    // the launches.
+    int enqueue_layers(const StepIO& io) {
+        int launches = 0;
         for (size_t i = 0; i < layers_.size(); ++i) {
             LayerBuffers& l = layers_[i];
             const LayerWeights& lw = w_.layers[i];
             if (l.attention) {
                 l.attn.window = window_;
-                launches += enqueue_attention<FAWindow>(cfg_, lw, l.attn, io_, stream_);
+                launches += enqueue_attention<FAWindow>(cfg_, lw, l.attn, io, stream_);
             } else {
-                launches += enqueue_deltanet(cfg_, lw, l.deltanet, io_, stream_);
+                launches += enqueue_deltanet(cfg_, lw, l.deltanet, io, stream_);
             }
-            launches += lw.is_moe() ? enqueue_moe(cfg_, lw, l.moe, io_, stream_) : enqueue_mlp(lw, io_, stream_);
+            if (lw.is_moe()) {
+                GDN_CHECK(io.program == nullptr, "persistent schedule: layer ", i,
+                          " is a mixture of experts, which the persistent kernel does not run");
+                launches += enqueue_moe(cfg_, lw, l.moe, io, stream_);
+            } else {
+                launches += enqueue_mlp(lw, io, stream_);
+            }
         }
-        enqueue_head(0, opt_.batch, logits_, next_ptr(), pos_ptr());
+        return launches;
+    }
+
+    void enqueue_advance() {
         kernels::launch_kernel("advance_kernel", detail::advance_kernel, dim3(1), dim3(opt_.batch), 0, stream_,
                                pos_ptr(), token_ptr(), next_ptr(), ring_, int(ring_cap), counter_ptr(), opt_.batch);
+    }
+
+    // Enqueue one whole decode step on stream_ (eagerly, or inside a capture).
+    void enqueue_step() {
+        if (persistent_) {
+            if constexpr (Sched::has_persistent) {
+                Sched::launch(stages_.as<kernels::persistent::Stage>(), static_cast<int>(n_stages_),
+                              grid_sync_.as<kernels::persistent::GridSync>(), geometry_.blocks, stage_smem_, stream_);
+            }
+            enqueue_choice(opt_.batch, logits_, next_ptr(), pos_ptr());
+            enqueue_advance();
+            return;
+        }
+        kernels::launch_embedding(step_embedding(), stream_);
+        const int launches = k_step_launches + enqueue_layers(io_);
+        enqueue_head(0, opt_.batch, logits_, next_ptr(), pos_ptr());
+        enqueue_advance();
         GDN_CHECK(launches == launches_, "cuda decoder: the step enqueued ", launches, " kernels, ",
                   launches_, " were planned");
+    }
+
+    // The persistent step kernel's program for the attention window `window` (host).
+    kernels::persistent::StepProgram build_program(int window) {
+        if constexpr (!Sched::has_persistent) {
+            (void)window;
+            fail("cuda decoder: the persistent schedule was not compiled (schedule::MultiKernel)");
+        } else {
+            GDN_CHECK(opt_.batch == 1, "persistent schedule: batch ", opt_.batch, "; the persistent kernel runs one "
+                      "sequence");
+            kernels::persistent::StepProgram prog(Sched::formats(), geometry_.blocks, geometry_.smem_budget,
+                                                  opt_.prefetch_bytes);
+            const int saved = window_;
+            window_ = window;
+            prog.embedding(step_embedding());
+            StepIO io = io_;
+            io.program = &prog;
+            try {
+                enqueue_layers(io);
+            } catch (...) {
+                window_ = saved;
+                throw;
+            }
+            window_ = saved;
+            prog.gemv(kernels::gemm_detail::as_gemv(head_params(0, 1, logits_)), false, w_.output.name);
+            prog.finish();
+            return prog;
+        }
+    }
+
+    // Rebuilds the persistent program for `window` and uploads it (stream-ordered: the
+    // previous step has read the old one).
+    void upload_program(int window) {
+        const kernels::persistent::StepProgram prog = build_program(window);
+        const auto& st = prog.stages();
+        if (stages_cap_ < st.size()) {
+            GDN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+            stages_ = detail::DeviceMemory(st.size() * sizeof(kernels::persistent::Stage));
+            stages_cap_ = st.size();
+        }
+        GDN_CUDA_CHECK(cudaMemcpyAsync(stages_.ptr, st.data(), st.size() * sizeof(kernels::persistent::Stage),
+                                       cudaMemcpyHostToDevice, stream_));
+        n_stages_ = st.size();
+        stage_names_ = prog.names();
+        n_barriers_ = prog.barriers();
+        stage_smem_ = prog.smem();
+        program_window_ = window;
+    }
+
+    // Resolves opt_.schedule once the buffers exist: a trial program for the first window
+    // decides whether the persistent kernel applies.
+    void choose_schedule() {
+        persistent_ = false;
+        if (opt_.schedule == Schedule::multi_kernel) return;
+        if constexpr (!Sched::has_persistent) {
+            GDN_CHECK(opt_.schedule != Schedule::persistent,
+                      "cuda decoder: schedule persistent requested, but this decoder was compiled with "
+                      "schedule::MultiKernel");
+        } else {
+            if (opt_.schedule == Schedule::automatic && !(opt_.batch == 1 && prefer_persistent(cfg_))) return;
+            try {
+                geometry_ = Sched::geometry();
+                grid_sync_ = detail::DeviceMemory(sizeof(kernels::persistent::GridSync));
+                GDN_CUDA_CHECK(cudaMemsetAsync(grid_sync_.ptr, 0, sizeof(kernels::persistent::GridSync), stream_));
+                upload_program(FAWindow);
+                persistent_ = true;
+            } catch (const Error&) {
+                if (opt_.schedule == Schedule::persistent) throw;
+                persistent_ = false;  // automatic: the multi-kernel schedule takes the model
+            }
+        }
     }
 
     // Enqueue one prefill chunk of `n` tokens (staged in prompt_) through sequence seq; the
@@ -648,6 +834,7 @@ private:
         const int window = kernels::attention_window_len<FAWindow>(static_cast<int>(top) + 1);
         if (!opt_.use_graph) {
             window_ = window;
+            if (persistent_ && program_window_ != window) upload_program(window);
             enqueue_step();
         } else {
             if (!exec_ || window != window_) capture(window);
@@ -659,6 +846,7 @@ private:
 
     void capture(int window) {
         window_ = window;
+        if (persistent_ && program_window_ != window) upload_program(window);
         cudaGraph_t graph = nullptr;
         GDN_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
         try {
@@ -669,6 +857,8 @@ private:
             throw;
         }
         GDN_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+        size_t nodes = 0;
+        if (cudaGraphGetNodes(graph, nullptr, &nodes) == cudaSuccess) graph_nodes_ = nodes;
         if (exec_) {
             cudaGraphExecDestroy(exec_);
             exec_ = nullptr;
@@ -696,10 +886,22 @@ private:
     int launches_ = 0;
     int captures_ = 0;
     cudaGraphExec_t exec_ = nullptr;
+    size_t graph_nodes_ = 0;
+    // persistent schedule
+    bool persistent_ = false;
+    kernels::persistent::Geometry geometry_;
+    detail::DeviceMemory stages_, grid_sync_;
+    size_t stages_cap_ = 0, n_stages_ = 0;
+    int stage_smem_ = 0, n_barriers_ = 0;
+    std::vector<std::string> stage_names_;
+    int program_window_ = -1;
 };
 
 /// The runtime-shaped decoder for any Qwen3.5 GGUF.
 using RuntimeDecoder = BasicDecoder<256>;
+/// The same with the persistent step kernel compiled for the common formats
+/// (DecoderOptions::schedule = persistent selects it).
+using PersistentRuntimeDecoder = BasicDecoder<256, schedule::DefaultPersistent>;
 
 namespace detail {
 
@@ -742,14 +944,14 @@ struct AttnPolicy<TypeList<Ls...>> {
 /// The decoder of a compile-time Model<...>: checks the weights against the declared blocks
 /// (layer kinds, projection dtypes, shapes), and takes the attention window, the KV format
 /// and the per-layer DeltaNet WHT from the model type (they override those options).
-template <ModelType M>
-class Decoder : public BasicDecoder<detail::AttnPolicy<typename M::layers>::window> {
+template <ModelType M, class Sched = schedule::MultiKernel>
+class Decoder : public BasicDecoder<detail::AttnPolicy<typename M::layers>::window, Sched> {
     using Policy = detail::AttnPolicy<typename M::layers>;
     static_assert(Policy::uniform(),
                   "cuda::Decoder<Model>: every AttnBlock of a model must use the same fa_window and KV format.");
     static_assert(Policy::window == 64 || Policy::window == 256,
                   "cuda::Decoder<Model>: the attention kernels are compiled for fa_window<64> and fa_window<256>.");
-    using Base = BasicDecoder<Policy::window>;
+    using Base = BasicDecoder<Policy::window, Sched>;
 
 public:
     /// Launches of one decode step, known at compile time (M::launches_per_step: the blocks'
